@@ -1,0 +1,1426 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * KUnit tests of the DRM GPU VA manager.
+ *
+ * Addresses in the tables are in pages of PG bytes; the VA space of every
+ * test is [0, SPACE_PAGES) pages with the kernel-reserved node at
+ * [RSV_START, RSV_END). Maps of the address space above a case use one
+ * character per page: a letter for the object, '-' for sparse, ' ' free.
+ */
+
+#include <kunit/test.h>
+
+#include <linux/prandom.h>
+#include <linux/slab.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_exec.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gpuvm.h>
+#include <drm/drm_kunit_helpers.h>
+
+#define PG 0x1000ull
+#define SPACE_PAGES 1024ull
+#define RSV_START 1000ull
+#define RSV_END 1024ull
+#define MAX_VAS 64
+
+/* Object indices used by the tables. */
+enum { OBJ_NONE, OBJ_A, OBJ_B, OBJ_C, OBJ_D, OBJ_COUNT };
+
+struct gpuvm_test {
+	struct kunit *test;
+	struct drm_device *drm;
+	struct drm_gem_object *r_obj;
+	struct drm_gpuvm *gpuvm;
+	bool vm_freed;
+	struct drm_gem_object objs[OBJ_COUNT];
+
+	/* Mappings the tests allocate, counted to prove nothing leaks. */
+	int vas_live;
+
+	/* op_alloc/op_free accounting and fault injection. */
+	int ops_live;
+	int op_allocs;
+	int fail_op_alloc_at;	/* 0: never; N: the Nth call fails */
+
+	/* vm_bo_alloc/vm_bo_free accounting and fault injection. */
+	int vm_bos_live;
+	int vm_bo_allocs;
+	int fail_vm_bo_alloc_at;
+};
+
+/* The ops callbacks carry no context argument: one test runs at a time. */
+static struct gpuvm_test *cur;
+
+static struct drm_gem_object *obj_of(struct gpuvm_test *t, int idx)
+{
+	return idx == OBJ_NONE ? NULL : &t->objs[idx];
+}
+
+static void test_vm_free(struct drm_gpuvm *gpuvm)
+{
+	cur->vm_freed = true;
+	kfree(gpuvm);
+}
+
+static struct drm_gpuva_op *test_op_alloc(void)
+{
+	cur->op_allocs++;
+	if (cur->fail_op_alloc_at && cur->op_allocs == cur->fail_op_alloc_at)
+		return NULL;
+	cur->ops_live++;
+	return kzalloc(sizeof(struct drm_gpuva_op), GFP_KERNEL);
+}
+
+static void test_op_free(struct drm_gpuva_op *op)
+{
+	cur->ops_live--;
+	kfree(op);
+}
+
+static struct drm_gpuvm_bo *test_vm_bo_alloc(void)
+{
+	cur->vm_bo_allocs++;
+	if (cur->fail_vm_bo_alloc_at &&
+	    cur->vm_bo_allocs == cur->fail_vm_bo_alloc_at)
+		return NULL;
+	cur->vm_bos_live++;
+	return kzalloc(sizeof(struct drm_gpuvm_bo), GFP_KERNEL);
+}
+
+static void test_vm_bo_free(struct drm_gpuvm_bo *vm_bo)
+{
+	cur->vm_bos_live--;
+	kfree(vm_bo);
+}
+
+static struct drm_gpuva *va_new(struct gpuvm_test *t)
+{
+	struct drm_gpuva *va = kzalloc(sizeof(*va), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(t->test, va);
+	t->vas_live++;
+	INIT_LIST_HEAD(&va->gem.entry);
+	return va;
+}
+
+static void va_free(struct gpuvm_test *t, struct drm_gpuva *va)
+{
+	t->vas_live--;
+	kfree(va);
+}
+
+/* Callbacks used by drm_gpuvm_sm_map()/sm_unmap() tests; see below. */
+static int step_map(struct drm_gpuva_op *op, void *priv);
+static int step_remap(struct drm_gpuva_op *op, void *priv);
+static int step_unmap(struct drm_gpuva_op *op, void *priv);
+
+static const struct drm_gpuvm_ops test_ops = {
+	.vm_free = test_vm_free,
+	.op_alloc = test_op_alloc,
+	.op_free = test_op_free,
+	.vm_bo_alloc = test_vm_bo_alloc,
+	.vm_bo_free = test_vm_bo_free,
+	.sm_step_map = step_map,
+	.sm_step_remap = step_remap,
+	.sm_step_unmap = step_unmap,
+};
+
+static void test_obj_free(struct drm_gem_object *obj)
+{
+	drm_gem_object_release(obj);
+}
+
+static const struct drm_gem_object_funcs test_obj_funcs = {
+	.free = test_obj_free,
+};
+
+static int gpuvm_test_init(struct kunit *test)
+{
+	struct gpuvm_test *t;
+	struct device *dev;
+	int i;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->test = test;
+	test->priv = t;
+	cur = t;
+
+	dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	t->drm = __drm_kunit_helper_alloc_drm_device(test, dev,
+						     sizeof(*t->drm), 0,
+						     DRIVER_GEM);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->drm);
+
+	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		t->objs[i].funcs = &test_obj_funcs;
+		drm_gem_private_object_init(t->drm, &t->objs[i], 16 * PG);
+		drm_gem_gpuva_init(&t->objs[i]);
+	}
+
+	t->r_obj = drm_gpuvm_resv_object_alloc(t->drm);
+	KUNIT_ASSERT_NOT_NULL(test, t->r_obj);
+
+	t->gpuvm = kzalloc(sizeof(*t->gpuvm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->gpuvm);
+	drm_gpuvm_init(t->gpuvm, "test", 0, t->drm, t->r_obj, 0,
+		       SPACE_PAGES * PG, RSV_START * PG,
+		       (RSV_END - RSV_START) * PG, &test_ops);
+	return 0;
+}
+
+/* Removes and frees every mapping left, then drops the VM. */
+static void gpuvm_test_exit(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gpuva *va, *next;
+	int i;
+
+	if (t->gpuvm) {
+		drm_gpuvm_for_each_va_safe(va, next, t->gpuvm) {
+			if (va == &t->gpuvm->kernel_alloc_node)
+				continue;
+			drm_gpuva_remove(va);
+			va_free(t, va);
+		}
+		drm_gpuvm_put(t->gpuvm);
+		KUNIT_EXPECT_TRUE(test, t->vm_freed);
+	}
+	drm_gem_object_put(t->r_obj);
+	for (i = OBJ_A; i < OBJ_COUNT; i++)
+		drm_gem_object_release(&t->objs[i]);
+
+	KUNIT_EXPECT_EQ_MSG(test, t->vas_live, 0, "mappings leaked");
+	KUNIT_EXPECT_EQ_MSG(test, t->ops_live, 0, "ops leaked");
+	KUNIT_EXPECT_EQ_MSG(test, t->vm_bos_live, 0, "vm_bos leaked");
+	cur = NULL;
+}
+
+/* A mapping as the tables write it, in pages. */
+struct pmap {
+	u64 addr;
+	u64 range;
+	int obj;
+	u64 offset;
+};
+
+static void space_add(struct gpuvm_test *t, const struct pmap *m)
+{
+	struct drm_gpuva *va = va_new(t);
+
+	va->va.addr = m->addr * PG;
+	va->va.range = m->range * PG;
+	va->gem.obj = obj_of(t, m->obj);
+	va->gem.offset = m->offset * PG;
+	KUNIT_ASSERT_EQ(t->test, drm_gpuva_insert(t->gpuvm, va), 0);
+}
+
+/* Takes a snapshot of the space (reserved node excluded), at most @max. */
+static int space_snapshot(struct gpuvm_test *t, struct drm_gpuva *out, int max)
+{
+	struct drm_gpuva *va;
+	int n = 0;
+
+	drm_gpuvm_for_each_va(va, t->gpuvm) {
+		if (va == &t->gpuvm->kernel_alloc_node)
+			continue;
+		if (n < max)
+			out[n] = *va;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Checks the space holds exactly @exp (in address order) plus the reserved
+ * node. An entry with obj < 0 stands for the request: @req_obj/@req_off.
+ */
+static bool space_is(struct gpuvm_test *t, const struct pmap *exp, int n,
+		     struct drm_gem_object *req_obj, u64 req_off,
+		     const char *what)
+{
+	struct drm_gpuva va_buf[MAX_VAS];
+	int got = space_snapshot(t, va_buf, MAX_VAS), i;
+
+	if (got != n) {
+		KUNIT_FAIL(t->test, "%s: %d mappings, expected %d", what, got, n);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		struct drm_gem_object *obj = exp[i].obj < 0 ? req_obj :
+					     obj_of(t, exp[i].obj);
+		u64 off = exp[i].obj < 0 ? req_off : exp[i].offset * PG;
+		struct drm_gpuva *va = &va_buf[i];
+
+		if (va->va.addr != exp[i].addr * PG ||
+		    va->va.range != exp[i].range * PG ||
+		    va->gem.obj != obj || va->gem.offset != off) {
+			KUNIT_FAIL(t->test,
+				   "%s: mapping %d is [%#llx +%#llx] obj %p off %#llx, expected [%#llx +%#llx] obj %p off %#llx",
+				   what, i, va->va.addr, va->va.range,
+				   va->gem.obj, va->gem.offset,
+				   exp[i].addr * PG, exp[i].range * PG, obj, off);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- Recording steps from both APIs ------------------------------------ */
+
+#define MAX_STEPS 8
+
+/* A step as seen by the driver, copied out of the op. */
+struct rec_step {
+	enum drm_gpuva_op_type type;
+	u64 va_addr;			/* UNMAP/REMAP/PREFETCH: the mapping */
+	bool keep;
+	bool has_prev;
+	bool has_next;
+	struct drm_gpuva_op_map prev;
+	struct drm_gpuva_op_map next;
+	struct drm_gpuva_op_map map;	/* MAP */
+};
+
+struct recorder {
+	struct gpuvm_test *t;
+	struct rec_step steps[MAX_STEPS];
+	int n;
+	bool apply;		/* apply each step to the space, as panthor does */
+	int fail_at;		/* return -EIO from the Nth callback */
+};
+
+static int record(struct recorder *r, const struct drm_gpuva_op *op)
+{
+	struct rec_step *s;
+
+	if (r->n >= MAX_STEPS) {
+		KUNIT_FAIL(r->t->test, "more than %d steps", MAX_STEPS);
+		return -E2BIG;
+	}
+	s = &r->steps[r->n++];
+	memset(s, 0, sizeof(*s));
+	s->type = op->op;
+	switch (op->op) {
+	case DRM_GPUVA_OP_MAP:
+		s->map = op->map;
+		break;
+	case DRM_GPUVA_OP_UNMAP:
+		s->va_addr = op->unmap.va->va.addr;
+		s->keep = op->unmap.keep;
+		break;
+	case DRM_GPUVA_OP_REMAP:
+		s->va_addr = op->remap.unmap->va->va.addr;
+		s->keep = op->remap.unmap->keep;
+		s->has_prev = op->remap.prev;
+		s->has_next = op->remap.next;
+		if (op->remap.prev)
+			s->prev = *op->remap.prev;
+		if (op->remap.next)
+			s->next = *op->remap.next;
+		break;
+	case DRM_GPUVA_OP_PREFETCH:
+		s->va_addr = op->prefetch.va->va.addr;
+		break;
+	}
+	if (r->fail_at && r->n == r->fail_at)
+		return -EIO;
+	return 0;
+}
+
+/* Applies one step to the space the way a driver does. */
+static void apply_op(struct gpuvm_test *t, struct drm_gpuva_op *op)
+{
+	struct drm_gpuva *va, *prev = NULL, *next = NULL;
+
+	switch (op->op) {
+	case DRM_GPUVA_OP_MAP:
+		va = va_new(t);
+		drm_gpuva_map(t->gpuvm, va, &op->map);
+		break;
+	case DRM_GPUVA_OP_REMAP:
+		va = op->remap.unmap->va;
+		if (op->remap.prev)
+			prev = va_new(t);
+		if (op->remap.next)
+			next = va_new(t);
+		drm_gpuva_remap(prev, next, &op->remap);
+		va_free(t, va);
+		break;
+	case DRM_GPUVA_OP_UNMAP:
+		va = op->unmap.va;
+		drm_gpuva_unmap(&op->unmap);
+		va_free(t, va);
+		break;
+	default:
+		break;
+	}
+}
+
+static int step_any(struct drm_gpuva_op *op, void *priv)
+{
+	struct recorder *r = priv;
+	int ret = record(r, op);
+
+	if (!ret && r->apply)
+		apply_op(r->t, op);
+	return ret;
+}
+
+static int step_map(struct drm_gpuva_op *op, void *priv)
+{
+	KUNIT_EXPECT_EQ(((struct recorder *)priv)->t->test, op->op,
+			DRM_GPUVA_OP_MAP);
+	return step_any(op, priv);
+}
+
+static int step_remap(struct drm_gpuva_op *op, void *priv)
+{
+	KUNIT_EXPECT_EQ(((struct recorder *)priv)->t->test, op->op,
+			DRM_GPUVA_OP_REMAP);
+	return step_any(op, priv);
+}
+
+static int step_unmap(struct drm_gpuva_op *op, void *priv)
+{
+	KUNIT_EXPECT_EQ(((struct recorder *)priv)->t->test, op->op,
+			DRM_GPUVA_OP_UNMAP);
+	return step_any(op, priv);
+}
+
+static void record_ops(struct recorder *r, struct drm_gpuva_ops *ops)
+{
+	struct drm_gpuva_op *op;
+
+	drm_gpuva_for_each_op(op, ops)
+		record(r, op);
+}
+
+static void apply_ops(struct gpuvm_test *t, struct drm_gpuva_ops *ops)
+{
+	struct drm_gpuva_op *op;
+
+	drm_gpuva_for_each_op(op, ops)
+		apply_op(t, op);
+}
+
+/* ---- The split/merge table --------------------------------------------- */
+
+/* An expected REMAP piece, in pages; range 0 means absent. */
+struct ppart {
+	u64 addr;
+	u64 range;
+	u64 offset;
+};
+
+/* An expected step. The piece objects are those of the old mapping. */
+struct exp_step {
+	enum drm_gpuva_op_type type;	/* UNMAP or REMAP; MAP is implicit */
+	u64 va_addr;			/* old mapping's first page */
+	bool keep;			/* in the same-object, contiguous run */
+	struct ppart prev;
+	struct ppart next;
+};
+
+struct sm_case {
+	const char *description;
+	struct pmap old[4];
+	int n_old;
+	u64 addr;			/* request, pages */
+	u64 range;
+	u64 cont_offset;		/* request offset contiguous with obj A */
+	bool sparse;			/* request and old are NULL-object */
+	struct exp_step steps[4];	/* before the final MAP */
+	int n_steps;
+	struct pmap after[6];		/* obj -1: the request */
+	int n_after;
+};
+
+#define REQ -1
+
+static const struct sm_case sm_map_cases[] = {
+	{
+		/* AAAA -> RRRR */
+		.description = "1: same interval",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 0, .range = 4, .cont_offset = 0,
+		.steps = { { DRM_GPUVA_OP_UNMAP, 0, true } }, .n_steps = 1,
+		.after = { { 0, 4, REQ } }, .n_after = 1,
+	},
+	{
+		/* AAAA at offset 8 -> RRRR */
+		.description = "2: same interval, old at another offset",
+		.old = { { 0, 4, OBJ_A, 8 } }, .n_old = 1,
+		.addr = 0, .range = 4, .cont_offset = 8,
+		.steps = { { DRM_GPUVA_OP_UNMAP, 0, true } }, .n_steps = 1,
+		.after = { { 0, 4, REQ } }, .n_after = 1,
+	},
+	{
+		/* AAAA -> RRAA */
+		.description = "3: request covers the start",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 0, .range = 2, .cont_offset = 0,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .next = { 2, 2, 2 } } }, .n_steps = 1,
+		.after = { { 0, 2, REQ }, { 2, 2, OBJ_A, 2 } }, .n_after = 2,
+	},
+	{
+		/* AAAA -> AARR */
+		.description = "4: request covers the end",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 2, .range = 2, .cont_offset = 2,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .prev = { 0, 2, 0 } } }, .n_steps = 1,
+		.after = { { 0, 2, OBJ_A, 0 }, { 2, 2, REQ } }, .n_after = 2,
+	},
+	{
+		/* AAAA -> ARRA */
+		.description = "5: request strictly inside",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 1, .range = 2, .cont_offset = 1,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .prev = { 0, 1, 0 }, .next = { 3, 1, 3 } } },
+		.n_steps = 1,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 2, REQ },
+			   { 3, 1, OBJ_A, 3 } }, .n_after = 3,
+	},
+	{
+		/* AAA_ -> ARRRR */
+		.description = "6: request starts inside, ends past",
+		.old = { { 0, 3, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 1, .range = 4, .cont_offset = 1,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .prev = { 0, 1, 0 } } }, .n_steps = 1,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 4, REQ } }, .n_after = 2,
+	},
+	{
+		/* _AAA -> RRRA */
+		.description = "7: request starts before, ends inside",
+		.old = { { 1, 3, OBJ_A, 4 } }, .n_old = 1,
+		.addr = 0, .range = 3, .cont_offset = 3,
+		.steps = { { DRM_GPUVA_OP_REMAP, 1, true,
+			     .next = { 3, 1, 6 } } }, .n_steps = 1,
+		.after = { { 0, 3, REQ }, { 3, 1, OBJ_A, 6 } }, .n_after = 2,
+	},
+	{
+		/* _AA_ -> RRRR */
+		.description = "8: request covers the mapping and more",
+		.old = { { 1, 2, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 0, .range = 4, .cont_offset = 0 - 1ull,
+		.steps = { { DRM_GPUVA_OP_UNMAP, 1, true } }, .n_steps = 1,
+		.after = { { 0, 4, REQ } }, .n_after = 1,
+	},
+	{
+		/* AA__ -> AARR */
+		.description = "9: request right after, touching",
+		.old = { { 0, 2, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 2, .range = 2, .cont_offset = 2,
+		.n_steps = 0,
+		.after = { { 0, 2, OBJ_A, 0 }, { 2, 2, REQ } }, .n_after = 2,
+	},
+	{
+		/* __AA -> RRAA */
+		.description = "10: request right before, touching",
+		.old = { { 2, 2, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 0, .range = 2, .cont_offset = 0 - 2ull,
+		.n_steps = 0,
+		.after = { { 0, 2, REQ }, { 2, 2, OBJ_A, 0 } }, .n_after = 2,
+	},
+	{
+		/* AA_C_CC -> ARRRRRC */
+		.description = "11: request over several mappings and holes",
+		.old = { { 0, 2, OBJ_A, 0 }, { 3, 1, OBJ_C, 0 },
+			 { 5, 2, OBJ_A, 5 } }, .n_old = 3,
+		.addr = 1, .range = 5, .cont_offset = 1,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .prev = { 0, 1, 0 } },
+			   { DRM_GPUVA_OP_UNMAP, 3, false },
+			   { DRM_GPUVA_OP_REMAP, 5, true,
+			     .next = { 6, 1, 6 } } }, .n_steps = 3,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 5, REQ },
+			   { 6, 1, OBJ_A, 6 } }, .n_after = 3,
+	},
+	{
+		/* ---- -> -RR- */
+		.description = "12: sparse request inside a sparse mapping",
+		.old = { { 0, 4, OBJ_NONE, 0 } }, .n_old = 1,
+		.addr = 1, .range = 2, .cont_offset = 1, .sparse = true,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, false,
+			     .prev = { 0, 1, 0 }, .next = { 3, 1, 3 } } },
+		.n_steps = 1,
+		.after = { { 0, 1, OBJ_NONE, 0 }, { 1, 2, REQ },
+			   { 3, 1, OBJ_NONE, 3 } }, .n_after = 3,
+	},
+	{
+		/* A__C -> ARRC */
+		.description = "13: request in a hole",
+		.old = { { 0, 1, OBJ_A, 0 }, { 3, 1, OBJ_C, 0 } }, .n_old = 2,
+		.addr = 1, .range = 2, .cont_offset = 1,
+		.n_steps = 0,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 2, REQ },
+			   { 3, 1, OBJ_C, 0 } }, .n_after = 3,
+	},
+	{
+		/* AAAA (two mappings) -> RRRR */
+		.description = "14: request over two adjacent mappings",
+		.old = { { 0, 2, OBJ_A, 0 }, { 2, 2, OBJ_A, 2 } }, .n_old = 2,
+		.addr = 0, .range = 4, .cont_offset = 0,
+		.steps = { { DRM_GPUVA_OP_UNMAP, 0, true },
+			   { DRM_GPUVA_OP_UNMAP, 2, true } }, .n_steps = 2,
+		.after = { { 0, 4, REQ } }, .n_after = 1,
+	},
+	{
+		/* AAAA (two mappings, second elsewhere) -> ARRA */
+		.description = "15: request over the end of one, start of next",
+		.old = { { 0, 2, OBJ_A, 0 }, { 2, 2, OBJ_A, 10 } }, .n_old = 2,
+		.addr = 1, .range = 2, .cont_offset = 1,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .prev = { 0, 1, 0 } },
+			   { DRM_GPUVA_OP_REMAP, 2, false,
+			     .next = { 3, 1, 11 } } }, .n_steps = 2,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 2, REQ },
+			   { 3, 1, OBJ_A, 11 } }, .n_after = 3,
+	},
+	{
+		/* AABBBBCC (four mappings) -> ARRRRRRC */
+		.description = "16: REMAP, two UNMAPs, REMAP",
+		.old = { { 0, 2, OBJ_A, 0 }, { 2, 2, OBJ_B, 0 },
+			 { 4, 2, OBJ_B, 2 }, { 6, 2, OBJ_C, 0 } }, .n_old = 4,
+		.addr = 1, .range = 6, .cont_offset = 1,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, true,
+			     .prev = { 0, 1, 0 } },
+			   { DRM_GPUVA_OP_UNMAP, 2, false },
+			   { DRM_GPUVA_OP_UNMAP, 4, false },
+			   { DRM_GPUVA_OP_REMAP, 6, false,
+			     .next = { 7, 1, 1 } } }, .n_steps = 4,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 6, REQ },
+			   { 7, 1, OBJ_C, 1 } }, .n_after = 3,
+	},
+	{
+		/* AAAA -> A-A- style: sparse request over a backed mapping */
+		.description = "17: sparse request inside a backed mapping",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 1, .range = 2, .cont_offset = 1, .sparse = true,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, false,
+			     .prev = { 0, 1, 0 }, .next = { 3, 1, 3 } } },
+		.n_steps = 1,
+		.after = { { 0, 1, OBJ_A, 0 }, { 1, 2, REQ },
+			   { 3, 1, OBJ_A, 3 } }, .n_after = 3,
+	},
+};
+
+static void sm_case_desc(const struct sm_case *c, char *desc)
+{
+	strscpy(desc, c->description, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(sm_map, sm_map_cases, sm_case_desc);
+
+/* How a case's request is chosen. */
+enum variant { V_OTHER_OBJ, V_SAME_CONT, V_SAME_NONCONT, V_COUNT };
+
+static const char *const variant_name[] = {
+	[V_OTHER_OBJ] = "other object",
+	[V_SAME_CONT] = "same object, contiguous offset",
+	[V_SAME_NONCONT] = "same object, other offset",
+};
+
+static void req_of(struct gpuvm_test *t, const struct sm_case *c,
+		   enum variant v, struct drm_gem_object **obj, u64 *off)
+{
+	if (c->sparse) {
+		*obj = NULL;
+		*off = 0;
+		return;
+	}
+	/* Object D is never part of an old mapping. */
+	*obj = obj_of(t, v == V_OTHER_OBJ ? OBJ_D : OBJ_A);
+	*off = c->cont_offset * PG;
+	if (v == V_SAME_NONCONT)
+		*off += 100 * PG;
+	else if (v == V_OTHER_OBJ)
+		*off = 40 * PG;
+}
+
+/* The object of the i-th old mapping covering @addr. */
+static const struct pmap *old_at(const struct sm_case *c, u64 va_addr)
+{
+	int i;
+
+	for (i = 0; i < c->n_old; i++)
+		if (c->old[i].addr == va_addr)
+			return &c->old[i];
+	return NULL;
+}
+
+static bool part_is(struct kunit *test, const char *what, int i,
+		    const struct drm_gpuva_op_map *got, bool present,
+		    const struct ppart *exp, struct drm_gem_object *obj)
+{
+	if (present != !!exp->range) {
+		KUNIT_FAIL(test, "%s: step %d piece present %d, expected %d",
+			   what, i, present, !!exp->range);
+		return false;
+	}
+	if (!present)
+		return true;
+	if (got->va.addr != exp->addr * PG || got->va.range != exp->range * PG ||
+	    got->gem.obj != obj || got->gem.offset != exp->offset * PG) {
+		KUNIT_FAIL(test,
+			   "%s: step %d piece [%#llx +%#llx] obj %p off %#llx, expected [%#llx +%#llx] obj %p off %#llx",
+			   what, i, got->va.addr, got->va.range, got->gem.obj,
+			   got->gem.offset, exp->addr * PG, exp->range * PG,
+			   obj, exp->offset * PG);
+		return false;
+	}
+	return true;
+}
+
+/* Compares recorded steps with a case's expectation (plus the final MAP). */
+static bool steps_are(struct gpuvm_test *t, const struct recorder *r,
+		      const struct exp_step *exp, int n, bool with_map,
+		      u64 addr, u64 range, struct drm_gem_object *obj,
+		      u64 off, bool keep_allowed, const struct sm_case *c,
+		      const char *what)
+{
+	struct kunit *test = t->test;
+	int i, want = n + with_map;
+
+	if (r->n != want) {
+		KUNIT_FAIL(test, "%s: %d steps, expected %d", what, r->n, want);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		const struct rec_step *s = &r->steps[i];
+		const struct pmap *o = old_at(c, exp[i].va_addr);
+		struct drm_gem_object *oobj = o ? obj_of(t, o->obj) : NULL;
+		bool keep = keep_allowed && exp[i].keep;
+
+		if (s->type != exp[i].type || s->va_addr != exp[i].va_addr * PG ||
+		    s->keep != keep) {
+			KUNIT_FAIL(test,
+				   "%s: step %d is type %d va %#llx keep %d, expected type %d va %#llx keep %d",
+				   what, i, s->type, s->va_addr, s->keep,
+				   exp[i].type, exp[i].va_addr * PG, keep);
+			return false;
+		}
+		if (s->type == DRM_GPUVA_OP_REMAP &&
+		    (!part_is(test, what, i, &s->prev, s->has_prev,
+			      &exp[i].prev, oobj) ||
+		     !part_is(test, what, i, &s->next, s->has_next,
+			      &exp[i].next, oobj)))
+			return false;
+	}
+	if (with_map) {
+		const struct rec_step *s = &r->steps[n];
+
+		if (s->type != DRM_GPUVA_OP_MAP || s->map.va.addr != addr ||
+		    s->map.va.range != range || s->map.gem.obj != obj ||
+		    s->map.gem.offset != off) {
+			KUNIT_FAIL(test,
+				   "%s: last step type %d [%#llx +%#llx] obj %p off %#llx, expected MAP [%#llx +%#llx] obj %p off %#llx",
+				   what, s->type, s->map.va.addr, s->map.va.range,
+				   s->map.gem.obj, s->map.gem.offset, addr, range,
+				   obj, off);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void space_build(struct gpuvm_test *t, const struct pmap *m, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		space_add(t, &m[i]);
+}
+
+static void space_clear(struct gpuvm_test *t)
+{
+	struct drm_gpuva *va, *next;
+
+	drm_gpuvm_for_each_va_safe(va, next, t->gpuvm) {
+		if (va == &t->gpuvm->kernel_alloc_node)
+			continue;
+		drm_gpuva_remove(va);
+		va_free(t, va);
+	}
+}
+
+static void drm_test_gpuvm_sm_map(struct kunit *test)
+{
+	const struct sm_case *c = test->param_value;
+	struct gpuvm_test *t = test->priv;
+	int v;
+
+	for (v = 0; v < V_COUNT; v++) {
+		struct drm_gem_object *obj;
+		struct recorder r = { .t = t };
+		struct drm_gpuva_ops *ops;
+		char what[96];
+		u64 off;
+		bool keep_allowed = v == V_SAME_CONT && !c->sparse;
+
+		req_of(t, c, v, &obj, &off);
+
+		/* The ops-list API, then applying the list. */
+		snprintf(what, sizeof(what), "%s, ops list", variant_name[v]);
+		space_build(t, c->old, c->n_old);
+		ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, c->addr * PG,
+						  c->range * PG, obj, off);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+		record_ops(&r, ops);
+		steps_are(t, &r, c->steps, c->n_steps, true, c->addr * PG,
+			  c->range * PG, obj, off, keep_allowed, c, what);
+		apply_ops(t, ops);
+		drm_gpuva_ops_free(t->gpuvm, ops);
+		KUNIT_EXPECT_EQ(test, t->ops_live, 0);
+		space_is(t, c->after, c->n_after, obj, off, what);
+		space_clear(t);
+
+		/* The callback API, applying each step as it comes. */
+		snprintf(what, sizeof(what), "%s, callbacks", variant_name[v]);
+		memset(&r, 0, sizeof(r));
+		r.t = t;
+		r.apply = true;
+		space_build(t, c->old, c->n_old);
+		KUNIT_ASSERT_EQ(test, drm_gpuvm_sm_map(t->gpuvm, &r,
+						       c->addr * PG,
+						       c->range * PG, obj, off),
+				0);
+		steps_are(t, &r, c->steps, c->n_steps, true, c->addr * PG,
+			  c->range * PG, obj, off, keep_allowed, c, what);
+		space_is(t, c->after, c->n_after, obj, off, what);
+		space_clear(t);
+	}
+}
+
+/* Unmap requests: no final MAP, never keep. */
+static const struct sm_case sm_unmap_cases[] = {
+	{
+		/* AAAA -> A__A */
+		.description = "inside one mapping",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 1, .range = 2,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, false,
+			     .prev = { 0, 1, 0 }, .next = { 3, 1, 3 } } },
+		.n_steps = 1,
+		.after = { { 0, 1, OBJ_A, 0 }, { 3, 1, OBJ_A, 3 } }, .n_after = 2,
+	},
+	{
+		/* AAAA -> ____ */
+		.description = "exactly one mapping",
+		.old = { { 0, 4, OBJ_A, 0 } }, .n_old = 1,
+		.addr = 0, .range = 4,
+		.steps = { { DRM_GPUVA_OP_UNMAP, 0, false } }, .n_steps = 1,
+		.n_after = 0,
+	},
+	{
+		/* AA_BB_CC -> A______C */
+		.description = "across several mappings and holes",
+		.old = { { 0, 2, OBJ_A, 0 }, { 3, 2, OBJ_B, 0 },
+			 { 6, 2, OBJ_C, 4 } }, .n_old = 3,
+		.addr = 1, .range = 6,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, false,
+			     .prev = { 0, 1, 0 } },
+			   { DRM_GPUVA_OP_UNMAP, 3, false },
+			   { DRM_GPUVA_OP_REMAP, 6, false,
+			     .next = { 7, 1, 5 } } }, .n_steps = 3,
+		.after = { { 0, 1, OBJ_A, 0 }, { 7, 1, OBJ_C, 5 } },
+		.n_after = 2,
+	},
+	{
+		/* AABB -> ____ */
+		.description = "exact boundaries of two mappings",
+		.old = { { 0, 2, OBJ_A, 0 }, { 2, 2, OBJ_B, 0 } }, .n_old = 2,
+		.addr = 0, .range = 4,
+		.steps = { { DRM_GPUVA_OP_UNMAP, 0, false },
+			   { DRM_GPUVA_OP_UNMAP, 2, false } }, .n_steps = 2,
+		.n_after = 0,
+	},
+	{
+		/* AA__BB -> AA__BB */
+		.description = "only a hole",
+		.old = { { 0, 2, OBJ_A, 0 }, { 4, 2, OBJ_B, 0 } }, .n_old = 2,
+		.addr = 2, .range = 2,
+		.n_steps = 0,
+		.after = { { 0, 2, OBJ_A, 0 }, { 4, 2, OBJ_B, 0 } },
+		.n_after = 2,
+	},
+	{
+		/* ---- -> -__- */
+		.description = "inside a sparse mapping",
+		.old = { { 0, 4, OBJ_NONE, 0 } }, .n_old = 1,
+		.addr = 1, .range = 2,
+		.steps = { { DRM_GPUVA_OP_REMAP, 0, false,
+			     .prev = { 0, 1, 0 }, .next = { 3, 1, 3 } } },
+		.n_steps = 1,
+		.after = { { 0, 1, OBJ_NONE, 0 }, { 3, 1, OBJ_NONE, 3 } },
+		.n_after = 2,
+	},
+};
+
+KUNIT_ARRAY_PARAM(sm_unmap, sm_unmap_cases, sm_case_desc);
+
+static void drm_test_gpuvm_sm_unmap(struct kunit *test)
+{
+	const struct sm_case *c = test->param_value;
+	struct gpuvm_test *t = test->priv;
+	struct recorder r = { .t = t };
+	struct drm_gpuva_ops *ops;
+
+	space_build(t, c->old, c->n_old);
+	ops = drm_gpuvm_sm_unmap_ops_create(t->gpuvm, c->addr * PG,
+					    c->range * PG);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	record_ops(&r, ops);
+	steps_are(t, &r, c->steps, c->n_steps, false, 0, 0, NULL, 0, false, c,
+		  "ops list");
+	apply_ops(t, ops);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+	space_is(t, c->after, c->n_after, NULL, 0, "ops list");
+	space_clear(t);
+
+	memset(&r, 0, sizeof(r));
+	r.t = t;
+	r.apply = true;
+	space_build(t, c->old, c->n_old);
+	KUNIT_ASSERT_EQ(test, drm_gpuvm_sm_unmap(t->gpuvm, &r, c->addr * PG,
+						 c->range * PG), 0);
+	steps_are(t, &r, c->steps, c->n_steps, false, 0, 0, NULL, 0, false, c,
+		  "callbacks");
+	space_is(t, c->after, c->n_after, NULL, 0, "callbacks");
+}
+
+/* ---- Lookups and iterators --------------------------------------------- */
+
+/*
+ * AA_B   ...   RRRR (reserved node at the top)
+ * 0 2 3        1000
+ */
+static void build_lookup_space(struct gpuvm_test *t)
+{
+	static const struct pmap m[] = {
+		{ 0, 2, OBJ_A, 0 }, { 3, 1, OBJ_B, 0 },
+	};
+
+	space_build(t, m, ARRAY_SIZE(m));
+}
+
+static void drm_test_gpuvm_find(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gpuvm *vm = t->gpuvm;
+	struct drm_gpuva *a, *b;
+
+	/* Empty space: nothing but the reserved node. */
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(vm, 0, RSV_START * PG));
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_interval_empty(vm, 0, RSV_START * PG));
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_interval_empty(vm, 0, SPACE_PAGES * PG));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(vm, 0, SPACE_PAGES * PG),
+			    &vm->kernel_alloc_node);
+
+	build_lookup_space(t);
+	a = drm_gpuva_find(vm, 0, 2 * PG);
+	b = drm_gpuva_find(vm, 3 * PG, PG);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_PTR_EQ(test, a->gem.obj, &t->objs[OBJ_A]);
+	KUNIT_EXPECT_PTR_EQ(test, b->gem.obj, &t->objs[OBJ_B]);
+	KUNIT_EXPECT_PTR_EQ(test, a->vm, vm);
+
+	/* find: exact interval only. */
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find(vm, 0, PG));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find(vm, PG, PG));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find(vm, 0, 3 * PG));
+
+	/* find_first: lowest overlapping, last byte and first byte. */
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(vm, 0, 1), a);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(vm, 2 * PG - 1, 1), a);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(vm, 2 * PG, PG));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(vm, 2 * PG, PG + 1), b);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(vm, PG, 10 * PG), a);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(vm, 4 * PG, 996 * PG));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(vm, 0, 0));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(vm, U64_MAX, 2));
+
+	/* find_prev/find_next: adjacency only, NULL across a hole. */
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_prev(vm, 2 * PG), a);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_prev(vm, 3 * PG));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_prev(vm, 4 * PG), b);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_prev(vm, 0));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_prev(vm, PG));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_next(vm, 0), a);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_next(vm, 3 * PG), b);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_next(vm, 2 * PG));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_next(vm, 4 * PG));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_next(vm, RSV_START * PG),
+			    &vm->kernel_alloc_node);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_prev(vm, RSV_END * PG),
+			    &vm->kernel_alloc_node);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_next(vm, RSV_END * PG));
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_next(vm, U64_MAX));
+
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_interval_empty(vm, 2 * PG, PG));
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_interval_empty(vm, 2 * PG, PG + 1));
+}
+
+static void drm_test_gpuvm_iterators(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 1, OBJ_A, 0 }, { 1, 1, OBJ_B, 0 }, { 5, 2, OBJ_A, 5 },
+		{ 9, 1, OBJ_C, 0 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct drm_gpuva *va, *next;
+	u64 seen[8];
+	int n;
+
+	n = 0;
+	drm_gpuvm_for_each_va(va, t->gpuvm)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 1);	/* the reserved node */
+
+	space_build(t, m, ARRAY_SIZE(m));
+
+	n = 0;
+	drm_gpuvm_for_each_va(va, t->gpuvm)
+		if (n < 8)
+			seen[n++] = va->va.addr / PG;
+	KUNIT_ASSERT_EQ(test, n, 5);
+	KUNIT_EXPECT_EQ(test, seen[0], 0);
+	KUNIT_EXPECT_EQ(test, seen[1], 1);
+	KUNIT_EXPECT_EQ(test, seen[2], 5);
+	KUNIT_EXPECT_EQ(test, seen[3], 9);
+	KUNIT_EXPECT_EQ(test, seen[4], RSV_START);
+
+	/* Range: [1, 6) overlaps the mappings at 1 and 5. */
+	n = 0;
+	drm_gpuvm_for_each_va_range(va, t->gpuvm, PG, 6 * PG)
+		if (n < 8)
+			seen[n++] = va->va.addr / PG;
+	KUNIT_ASSERT_EQ(test, n, 2);
+	KUNIT_EXPECT_EQ(test, seen[0], 1);
+	KUNIT_EXPECT_EQ(test, seen[1], 5);
+
+	/* Range ending exactly where a mapping starts does not include it. */
+	n = 0;
+	drm_gpuvm_for_each_va_range(va, t->gpuvm, 2 * PG, 5 * PG)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 0);
+
+	/* Safe range walk removing every entry it visits. */
+	n = 0;
+	drm_gpuvm_for_each_va_range_safe(va, next, t->gpuvm, 0, 7 * PG) {
+		drm_gpuva_remove(va);
+		va_free(t, va);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 3);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(t->gpuvm, 0, 100 * PG),
+			    drm_gpuva_find(t->gpuvm, 9 * PG, PG));
+}
+
+/* ---- Bad input ---------------------------------------------------------- */
+
+struct bad_case {
+	const char *description;
+	u64 addr;
+	u64 range;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "zero range", 0x10000, 0 },
+	{ "u64 overflow", U64_MAX - PG + 1, 2 * PG },
+	{ "wrapping to zero", U64_MAX - PG + 1, PG },
+	{ "beyond the space", (SPACE_PAGES + 1) * PG, PG },
+	{ "straddling the end", (SPACE_PAGES - 1) * PG, 2 * PG },
+	{ "inside the reserved node", (RSV_START + 1) * PG, PG },
+	{ "overlapping the reserved node", (RSV_START - 1) * PG, 2 * PG },
+	{ "covering everything", 0, SPACE_PAGES * PG },
+};
+
+static void bad_case_desc(const struct bad_case *c, char *desc)
+{
+	strscpy(desc, c->description, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bad_input, bad_cases, bad_case_desc);
+
+static void drm_test_gpuvm_bad_input(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 4, OBJ_A, 0 }, { 998, 2, OBJ_B, 0 },
+	};
+	const struct bad_case *c = test->param_value;
+	struct gpuvm_test *t = test->priv;
+	struct recorder r = { .t = t };
+	struct drm_gpuva_ops *ops;
+	struct drm_gpuva *va;
+
+	space_build(t, m, ARRAY_SIZE(m));
+
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_range_valid(t->gpuvm, c->addr,
+						       c->range));
+
+	va = va_new(t);
+	va->va.addr = c->addr;
+	va->va.range = c->range;
+	KUNIT_EXPECT_EQ(test, drm_gpuva_insert(t->gpuvm, va), -EINVAL);
+	va_free(t, va);
+
+	ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, c->addr, c->range,
+					  &t->objs[OBJ_A], 0);
+	KUNIT_EXPECT_PTR_EQ(test, ops, ERR_PTR(-EINVAL));
+	ops = drm_gpuvm_sm_unmap_ops_create(t->gpuvm, c->addr, c->range);
+	KUNIT_EXPECT_PTR_EQ(test, ops, ERR_PTR(-EINVAL));
+	ops = drm_gpuvm_prefetch_ops_create(t->gpuvm, c->addr, c->range);
+	KUNIT_EXPECT_PTR_EQ(test, ops, ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_sm_map(t->gpuvm, &r, c->addr, c->range,
+					       &t->objs[OBJ_A], 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_sm_unmap(t->gpuvm, &r, c->addr,
+						 c->range), -EINVAL);
+
+	KUNIT_EXPECT_EQ(test, r.n, 0);
+	KUNIT_EXPECT_EQ(test, t->op_allocs, 0);
+	space_is(t, m, ARRAY_SIZE(m), NULL, 0, "after bad input");
+}
+
+static void drm_test_gpuvm_insert_overlap(struct kunit *test)
+{
+	static const struct pmap m[] = { { 4, 4, OBJ_A, 0 } };
+	static const struct pmap clash[] = {
+		{ 4, 4 }, { 3, 2 }, { 7, 2 }, { 5, 1 }, { 0, 10 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct drm_gpuva *va;
+	int i;
+
+	space_build(t, m, ARRAY_SIZE(m));
+	for (i = 0; i < ARRAY_SIZE(clash); i++) {
+		va = va_new(t);
+		va->va.addr = clash[i].addr * PG;
+		va->va.range = clash[i].range * PG;
+		KUNIT_EXPECT_EQ_MSG(test, drm_gpuva_insert(t->gpuvm, va),
+				    -EEXIST, "clash %d", i);
+		va_free(t, va);
+	}
+	space_is(t, m, ARRAY_SIZE(m), NULL, 0, "after clashes");
+
+	/* Touching on both sides is fine. */
+	va = va_new(t);
+	va->va.addr = 0;
+	va->va.range = 4 * PG;
+	KUNIT_EXPECT_EQ(test, drm_gpuva_insert(t->gpuvm, va), 0);
+	va = va_new(t);
+	va->va.addr = 8 * PG;
+	va->va.range = 4 * PG;
+	KUNIT_EXPECT_EQ(test, drm_gpuva_insert(t->gpuvm, va), 0);
+}
+
+static void drm_test_gpuvm_reserved_node(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gpuva *kva = &t->gpuvm->kernel_alloc_node;
+
+	KUNIT_EXPECT_EQ(test, kva->va.addr, RSV_START * PG);
+	KUNIT_EXPECT_EQ(test, kva->va.range, (RSV_END - RSV_START) * PG);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find(t->gpuvm, RSV_START * PG,
+						 (RSV_END - RSV_START) * PG),
+			    kva);
+
+	/* Removing it is a driver bug: it warns and stays. */
+	kunit_info(test, "expect-warning: removing the reserved node\n");
+	drm_gpuva_remove(kva);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(t->gpuvm,
+						       RSV_START * PG, PG),
+			    kva);
+}
+
+/* ---- Allocation failure ------------------------------------------------- */
+
+/*
+ * AA_BBBB_CC and a map over [1, 9): REMAP, UNMAP, REMAP, MAP, i.e. four
+ * op allocations; every one of them fails in turn.
+ */
+static void drm_test_gpuvm_op_alloc_failure(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 2, OBJ_A, 0 }, { 3, 4, OBJ_B, 0 }, { 8, 2, OBJ_C, 0 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct drm_gpuva_ops *ops;
+	int n, total;
+
+	space_build(t, m, ARRAY_SIZE(m));
+
+	/* First count the allocations of a successful run. */
+	ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, PG, 8 * PG,
+					  &t->objs[OBJ_A], 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	total = t->op_allocs;
+	KUNIT_EXPECT_EQ(test, total, 4);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+
+	for (n = 1; n <= total; n++) {
+		t->op_allocs = 0;
+		t->fail_op_alloc_at = n;
+		ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, PG, 8 * PG,
+						  &t->objs[OBJ_A], 0);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, ops, ERR_PTR(-ENOMEM),
+					"map, failing alloc %d", n);
+		KUNIT_EXPECT_EQ_MSG(test, t->ops_live, 0,
+				    "map, failing alloc %d", n);
+
+		t->op_allocs = 0;
+		ops = drm_gpuvm_sm_unmap_ops_create(t->gpuvm, PG, 8 * PG);
+		if (n <= 3) {
+			KUNIT_EXPECT_PTR_EQ_MSG(test, ops, ERR_PTR(-ENOMEM),
+						"unmap, failing alloc %d", n);
+		} else {
+			KUNIT_EXPECT_FALSE(test, IS_ERR_OR_NULL(ops));
+			drm_gpuva_ops_free(t->gpuvm, ops);
+		}
+		KUNIT_EXPECT_EQ(test, t->ops_live, 0);
+
+		t->op_allocs = 0;
+		ops = drm_gpuvm_prefetch_ops_create(t->gpuvm, 0, 10 * PG);
+		if (n <= 3) {
+			KUNIT_EXPECT_PTR_EQ_MSG(test, ops, ERR_PTR(-ENOMEM),
+						"prefetch, failing alloc %d", n);
+		} else {
+			KUNIT_EXPECT_FALSE(test, IS_ERR_OR_NULL(ops));
+			drm_gpuva_ops_free(t->gpuvm, ops);
+		}
+		KUNIT_EXPECT_EQ(test, t->ops_live, 0);
+
+		space_is(t, m, ARRAY_SIZE(m), NULL, 0, "after failure");
+	}
+	t->fail_op_alloc_at = 0;
+}
+
+/* A callback error stops the walk and is returned. */
+static void drm_test_gpuvm_callback_error(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 2, OBJ_A, 0 }, { 3, 4, OBJ_B, 0 }, { 8, 2, OBJ_C, 0 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct recorder r = { .t = t, .fail_at = 2 };
+
+	space_build(t, m, ARRAY_SIZE(m));
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_sm_map(t->gpuvm, &r, PG, 8 * PG,
+					       &t->objs[OBJ_A], 0), -EIO);
+	KUNIT_EXPECT_EQ(test, r.n, 2);
+	space_is(t, m, ARRAY_SIZE(m), NULL, 0, "after callback error");
+}
+
+static void drm_test_gpuvm_prefetch(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 2, OBJ_A, 0 }, { 3, 4, OBJ_B, 0 }, { 8, 2, OBJ_C, 0 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct recorder r = { .t = t };
+	struct drm_gpuva_ops *ops;
+
+	space_build(t, m, ARRAY_SIZE(m));
+	ops = drm_gpuvm_prefetch_ops_create(t->gpuvm, PG, 7 * PG);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	record_ops(&r, ops);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+	KUNIT_ASSERT_EQ(test, r.n, 2);
+	KUNIT_EXPECT_EQ(test, r.steps[0].type, DRM_GPUVA_OP_PREFETCH);
+	KUNIT_EXPECT_EQ(test, r.steps[0].va_addr, 0);
+	KUNIT_EXPECT_EQ(test, r.steps[1].type, DRM_GPUVA_OP_PREFETCH);
+	KUNIT_EXPECT_EQ(test, r.steps[1].va_addr, 3 * PG);
+
+	ops = drm_gpuvm_prefetch_ops_create(t->gpuvm, 2 * PG, PG);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ops->list));
+	drm_gpuva_ops_free(t->gpuvm, ops);
+}
+
+static void drm_test_gpuvm_remap_to_unmap_range(struct kunit *test)
+{
+	struct drm_gpuva va = { .va.addr = 0x1000, .va.range = 0x8000 };
+	struct drm_gpuva_op_map prev = { .va.addr = 0x1000, .va.range = 0x2000 };
+	struct drm_gpuva_op_map next = { .va.addr = 0x6000, .va.range = 0x3000 };
+	struct drm_gpuva_op_unmap unmap = { .va = &va };
+	struct drm_gpuva_op_remap op = { .unmap = &unmap };
+	u64 start, range;
+
+	op.prev = &prev;
+	op.next = &next;
+	drm_gpuva_op_remap_to_unmap_range(&op, &start, &range);
+	KUNIT_EXPECT_EQ(test, start, 0x3000);
+	KUNIT_EXPECT_EQ(test, range, 0x3000);
+
+	op.prev = NULL;
+	drm_gpuva_op_remap_to_unmap_range(&op, &start, &range);
+	KUNIT_EXPECT_EQ(test, start, 0x1000);
+	KUNIT_EXPECT_EQ(test, range, 0x5000);
+
+	op.next = NULL;
+	op.prev = &prev;
+	drm_gpuva_op_remap_to_unmap_range(&op, &start, &range);
+	KUNIT_EXPECT_EQ(test, start, 0x3000);
+	KUNIT_EXPECT_EQ(test, range, 0x6000);
+}
+
+/* ---- Randomised test against a per-page model --------------------------- */
+
+#define RND_PAGES 48
+#define RND_STEPS 3000
+#define RND_SEED 0x6a09e667f3bcc908ull
+
+struct page_model {
+	int obj;	/* OBJ_NONE for sparse, -1 for unmapped */
+	u64 offset;	/* object page of this address */
+};
+
+static bool model_matches(struct gpuvm_test *t, const struct page_model *pm,
+			  u64 seed, int step)
+{
+	struct drm_gpuva *va;
+	bool covered[RND_PAGES] = {};
+	u64 p;
+
+	drm_gpuvm_for_each_va(va, t->gpuvm) {
+		u64 first = va->va.addr / PG, n = va->va.range / PG;
+		int obj = va->gem.obj ? va->gem.obj - t->objs : OBJ_NONE;
+
+		if (va == &t->gpuvm->kernel_alloc_node)
+			continue;
+		for (p = first; p < first + n; p++) {
+			if (p >= RND_PAGES || covered[p] || pm[p].obj != obj ||
+			    pm[p].offset != va->gem.offset / PG + (p - first)) {
+				KUNIT_FAIL(t->test,
+					   "seed %#llx step %d: page %llu disagrees with the model",
+					   seed, step, p);
+				return false;
+			}
+			covered[p] = true;
+		}
+	}
+	for (p = 0; p < RND_PAGES; p++) {
+		if (!covered[p] && pm[p].obj != -1) {
+			KUNIT_FAIL(t->test,
+				   "seed %#llx step %d: page %llu lost its mapping",
+				   seed, step, p);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The keep rule, checked page by page against the model. */
+static bool keep_expected(struct gpuvm_test *t, const struct page_model *pm,
+			  const struct drm_gpuva *va, u64 addr, u64 n,
+			  int obj, u64 offset)
+{
+	u64 first = va->va.addr / PG, last = first + va->va.range / PG, p;
+
+	if (obj == OBJ_NONE || !va->gem.obj || va->gem.obj != obj_of(t, obj))
+		return false;
+	for (p = max(first, addr); p < min(last, addr + n); p++)
+		if (pm[p].offset != offset + (p - addr))
+			return false;
+	return true;
+}
+
+static void drm_test_gpuvm_random(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct page_model pm[RND_PAGES];
+	struct rnd_state rnd;
+	int step, i;
+
+	for (i = 0; i < RND_PAGES; i++)
+		pm[i].obj = -1;
+	prandom_seed_state(&rnd, RND_SEED);
+
+	for (step = 0; step < RND_STEPS; step++) {
+		u64 addr = prandom_u32_state(&rnd) % RND_PAGES;
+		u64 n = 1 + prandom_u32_state(&rnd) % min_t(u64, 12, RND_PAGES - addr);
+		bool map = prandom_u32_state(&rnd) % 3;
+		int obj = prandom_u32_state(&rnd) % OBJ_COUNT;
+		u64 offset = prandom_u32_state(&rnd) % 4;
+		struct drm_gpuva_ops *ops;
+		struct drm_gpuva_op *op;
+		u64 p;
+
+		if (map)
+			ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, addr * PG,
+							  n * PG,
+							  obj_of(t, obj),
+							  offset * PG);
+		else
+			ops = drm_gpuvm_sm_unmap_ops_create(t->gpuvm, addr * PG,
+							    n * PG);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, ops, "seed %#llx step %d",
+						 RND_SEED, step);
+
+		/* Check every keep flag against the model before applying. */
+		drm_gpuva_for_each_op(op, ops) {
+			const struct drm_gpuva_op_unmap *u = NULL;
+
+			if (op->op == DRM_GPUVA_OP_UNMAP)
+				u = &op->unmap;
+			else if (op->op == DRM_GPUVA_OP_REMAP)
+				u = op->remap.unmap;
+			if (!u)
+				continue;
+			KUNIT_ASSERT_EQ_MSG(test, u->keep,
+					    map && keep_expected(t, pm, u->va, addr,
+								 n, obj, offset),
+					    "seed %#llx step %d: keep", RND_SEED,
+					    step);
+		}
+		apply_ops(t, ops);
+		drm_gpuva_ops_free(t->gpuvm, ops);
+
+		for (p = addr; p < addr + n; p++) {
+			pm[p].obj = map ? obj : -1;
+			pm[p].offset = offset + (p - addr);
+		}
+		if (!model_matches(t, pm, RND_SEED, step))
+			return;
+	}
+	KUNIT_EXPECT_EQ(test, t->ops_live, 0);
+}
+
+/* ---- Suite -------------------------------------------------------------- */
+
+static struct kunit_case drm_gpuvm_core_tests[] = {
+	KUNIT_CASE_PARAM(drm_test_gpuvm_sm_map, sm_map_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_sm_unmap, sm_unmap_gen_params),
+	KUNIT_CASE(drm_test_gpuvm_find),
+	KUNIT_CASE(drm_test_gpuvm_iterators),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_bad_input, bad_input_gen_params),
+	KUNIT_CASE(drm_test_gpuvm_insert_overlap),
+	KUNIT_CASE(drm_test_gpuvm_reserved_node),
+	KUNIT_CASE(drm_test_gpuvm_op_alloc_failure),
+	KUNIT_CASE(drm_test_gpuvm_callback_error),
+	KUNIT_CASE(drm_test_gpuvm_prefetch),
+	KUNIT_CASE(drm_test_gpuvm_remap_to_unmap_range),
+	KUNIT_CASE_SLOW(drm_test_gpuvm_random),
+	{}
+};
+
+static struct kunit_suite drm_gpuvm_core_suite = {
+	.name = "drm_gpuvm",
+	.init = gpuvm_test_init,
+	.exit = gpuvm_test_exit,
+	.test_cases = drm_gpuvm_core_tests,
+};
+
+kunit_test_suite(drm_gpuvm_core_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the DRM GPU VA manager");
+MODULE_LICENSE("Dual MIT/GPL");
