@@ -328,7 +328,7 @@
  */
 
 /* Address helpers. A valid mapping never ends past U64_MAX + 1. */
-static inline u64 va_end(const struct drm_gpuva *va)
+static inline u64 gpuva_end(const struct drm_gpuva *va)
 {
 	return va->va.addr + va->va.range;
 }
@@ -354,7 +354,7 @@ static bool interval_hits_reserved(struct drm_gpuvm *gpuvm, u64 addr, u64 end)
 
 	if (!kva->va.range)
 		return false;
-	return addr < va_end(kva) && kva->va.addr < end;
+	return addr < gpuva_end(kva) && kva->va.addr < end;
 }
 
 /**
@@ -392,7 +392,7 @@ static struct drm_gpuva *first_ending_above(struct drm_gpuvm *gpuvm, u64 addr)
 	while (node) {
 		struct drm_gpuva *va = rb_entry(node, struct drm_gpuva, rb);
 
-		if (va_end(va) > addr) {
+		if (gpuva_end(va) > addr) {
 			best = va;
 			node = node->rb_left;
 		} else {
@@ -480,7 +480,7 @@ struct drm_gpuva *drm_gpuva_find_prev(struct drm_gpuvm *gpuvm, u64 start)
 	if (!start)
 		return NULL;
 	va = drm_gpuva_find_first(gpuvm, start - 1, 1);
-	return va && va_end(va) == start ? va : NULL;
+	return va && gpuva_end(va) == start ? va : NULL;
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_find_prev);
 
@@ -523,7 +523,7 @@ static int tree_insert(struct drm_gpuvm *gpuvm, struct drm_gpuva *va)
 	struct rb_node **link = &gpuvm->tree.rb_root.rb_node;
 	struct rb_node *parent = NULL;
 	bool leftmost = true;
-	u64 end = va_end(va);
+	u64 end = gpuva_end(va);
 
 	while (*link) {
 		struct drm_gpuva *cur = rb_entry(*link, struct drm_gpuva, rb);
@@ -531,7 +531,7 @@ static int tree_insert(struct drm_gpuvm *gpuvm, struct drm_gpuva *va)
 		parent = *link;
 		if (end <= cur->va.addr) {
 			link = &parent->rb_left;
-		} else if (va->va.addr >= va_end(cur)) {
+		} else if (va->va.addr >= gpuva_end(cur)) {
 			link = &parent->rb_right;
 			leftmost = false;
 		} else {
@@ -644,9 +644,12 @@ void drm_gpuvm_init(struct drm_gpuvm *gpuvm, const char *name,
 	gpuvm->kernel_alloc_node.vm = gpuvm;
 	if (!reserve_range)
 		return;
-	if (drm_WARN_ON(drm, !interval_ok(reserve_offset, reserve_range, &end) ||
-			     !interval_inside_space(gpuvm, reserve_offset, end)))
+	if (!interval_ok(reserve_offset, reserve_range, &end) ||
+	    !interval_inside_space(gpuvm, reserve_offset, end)) {
+		drm_WARN(drm, 1, "GPUVM %s: reserved interval outside the space\n",
+			 gpuvm->name);
 		return;
+	}
 	gpuvm->kernel_alloc_node.va.addr = reserve_offset;
 	gpuvm->kernel_alloc_node.va.range = reserve_range;
 	tree_insert(gpuvm, &gpuvm->kernel_alloc_node);
@@ -792,7 +795,7 @@ static int sm_walk(struct drm_gpuvm *gpuvm, const struct sm_req *req,
 			.keep = sm_keep(va, req),
 		};
 		struct drm_gpuva_op op = {};
-		u64 start = va->va.addr, end = va_end(va);
+		u64 start = va->va.addr, end = gpuva_end(va);
 
 		next = __drm_gpuva_next(va);
 

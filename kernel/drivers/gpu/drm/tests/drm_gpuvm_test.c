@@ -243,8 +243,13 @@ static bool space_is(struct gpuvm_test *t, const struct pmap *exp, int n,
 		     struct drm_gem_object *req_obj, u64 req_off,
 		     const char *what)
 {
-	struct drm_gpuva va_buf[MAX_VAS];
-	int got = space_snapshot(t, va_buf, MAX_VAS), i;
+	struct drm_gpuva *va_buf;
+	int got, i;
+
+	va_buf = kunit_kmalloc_array(t->test, MAX_VAS, sizeof(*va_buf),
+				     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(t->test, va_buf);
+	got = space_snapshot(t, va_buf, MAX_VAS);
 
 	if (got != n) {
 		KUNIT_FAIL(t->test, "%s: %d mappings, expected %d", what, got, n);

@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: GPL-2.0
+# The README's commands; everything is in scripts/harness.
+
+.PHONY: kunit test apply callers static
+
+kunit test apply callers static:
+	@bash scripts/harness $@
