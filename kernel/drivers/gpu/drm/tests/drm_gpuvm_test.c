@@ -112,6 +112,29 @@ static void va_free(struct gpuvm_test *t, struct drm_gpuva *va)
 	kfree(va);
 }
 
+/* How the vm_bo_validate callback behaves, and what it saw. */
+struct validate_log {
+	struct drm_gpuvm_bo *seen[8];
+	int n;
+	bool clear;		/* clear the evicted state, as a move would */
+	int fail_at;		/* return -ENOSPC from the Nth call */
+};
+
+static struct validate_log vlog;
+
+static int test_vm_bo_validate(struct drm_gpuvm_bo *vm_bo,
+			       struct drm_exec *exec)
+{
+	if (vlog.n < ARRAY_SIZE(vlog.seen))
+		vlog.seen[vlog.n] = vm_bo;
+	vlog.n++;
+	if (vlog.fail_at && vlog.n == vlog.fail_at)
+		return -ENOSPC;
+	if (vlog.clear)
+		drm_gpuvm_bo_evict(vm_bo, false);
+	return 0;
+}
+
 /* Callbacks used by drm_gpuvm_sm_map()/sm_unmap() tests; see below. */
 static int step_map(struct drm_gpuva_op *op, void *priv);
 static int step_remap(struct drm_gpuva_op *op, void *priv);
@@ -123,6 +146,7 @@ static const struct drm_gpuvm_ops test_ops = {
 	.op_free = test_op_free,
 	.vm_bo_alloc = test_vm_bo_alloc,
 	.vm_bo_free = test_vm_bo_free,
+	.vm_bo_validate = test_vm_bo_validate,
 	.sm_step_map = step_map,
 	.sm_step_remap = step_remap,
 	.sm_step_unmap = step_unmap,
@@ -1400,6 +1424,536 @@ static void drm_test_gpuvm_random(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->ops_live, 0);
 }
 
+/* ---- vm_bo, GEM links, external and evicted objects -------------------- */
+
+static unsigned int gem_refs(struct drm_gem_object *obj)
+{
+	return kref_read(&obj->refcount);
+}
+
+static int count_list(struct list_head *head)
+{
+	struct list_head *pos;
+	int n = 0;
+
+	list_for_each(pos, head)
+		n++;
+	return n;
+}
+
+/* Locks several GEM objects the way a driver must: in one drm_exec. */
+static void lock_objs(struct kunit *test, struct drm_exec *exec,
+		      struct drm_gem_object **objs, unsigned int n)
+{
+	int ret = 0;
+
+	drm_exec_init(exec, 0, 0);
+	drm_exec_until_all_locked(exec) {
+		ret = drm_exec_prepare_array(exec, objs, n, 1);
+		drm_exec_retry_on_contention(exec);
+	}
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
+static void drm_test_gpuvm_bo_obtain(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gpuvm_bo *vm_bo, *again;
+	unsigned int vm_refs = kref_read(&t->gpuvm->kref);
+	unsigned int a_refs = gem_refs(a);
+
+	dma_resv_lock(a->resv, NULL);
+	KUNIT_EXPECT_NULL(test, drm_gpuvm_bo_find(t->gpuvm, a));
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vm_bo);
+	again = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_EXPECT_PTR_EQ(test, again, vm_bo);
+	KUNIT_EXPECT_EQ(test, kref_read(&vm_bo->kref), 2);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 1);
+	KUNIT_EXPECT_EQ(test, count_list(&a->gpuva.list), 1);
+	KUNIT_EXPECT_PTR_EQ(test, vm_bo->vm, t->gpuvm);
+	KUNIT_EXPECT_PTR_EQ(test, vm_bo->obj, a);
+	KUNIT_EXPECT_EQ(test, kref_read(&t->gpuvm->kref), vm_refs + 1);
+	KUNIT_EXPECT_EQ(test, gem_refs(a), a_refs + 1);
+
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_bo_put(again));
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(vm_bo));
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+	KUNIT_EXPECT_EQ(test, kref_read(&t->gpuvm->kref), vm_refs);
+	KUNIT_EXPECT_EQ(test, gem_refs(a), a_refs);
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_bo_put(NULL));
+
+	/* Allocation failure: ERR_PTR, nothing listed, nothing held. */
+	t->vm_bo_allocs = 0;
+	t->fail_vm_bo_alloc_at = 1;
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_EXPECT_PTR_EQ(test, vm_bo, ERR_PTR(-ENOMEM));
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+	KUNIT_EXPECT_EQ(test, gem_refs(a), a_refs);
+	KUNIT_EXPECT_EQ(test, kref_read(&t->gpuvm->kref), vm_refs);
+	t->fail_vm_bo_alloc_at = 0;
+	dma_resv_unlock(a->resv);
+}
+
+static void drm_test_gpuvm_bo_obtain_prealloc(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gpuvm_bo *pre, *vm_bo, *got;
+	struct drm_gem_object *objs[2] = { t->r_obj, a };
+	struct drm_exec exec;
+
+	/* Not found: the preallocated one is used. */
+	pre = drm_gpuvm_bo_create(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_NULL(test, pre);
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+	lock_objs(test, &exec, objs, 2);
+	vm_bo = drm_gpuvm_bo_obtain_prealloc(pre);
+	KUNIT_EXPECT_PTR_EQ(test, vm_bo, pre);
+	KUNIT_EXPECT_EQ(test, count_list(&a->gpuva.list), 1);
+
+	/* Found: the preallocated one is freed, the existing one returned. */
+	pre = drm_gpuvm_bo_create(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_NULL(test, pre);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 2);
+	got = drm_gpuvm_bo_obtain_prealloc(pre);
+	KUNIT_EXPECT_PTR_EQ(test, got, vm_bo);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&vm_bo->kref), 2);
+	KUNIT_EXPECT_EQ(test, count_list(&a->gpuva.list), 1);
+
+	drm_gpuvm_bo_put(got);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(vm_bo));
+	drm_exec_fini(&exec);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 0);
+}
+
+/* The VM outlives its vm_bos: its last reference can be a vm_bo's. */
+static void drm_test_gpuvm_bo_holds_vm(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gpuvm_bo *vm_bo;
+
+	dma_resv_lock(a->resv, NULL);
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vm_bo);
+	drm_gpuvm_put(t->gpuvm);
+	KUNIT_EXPECT_FALSE(test, t->vm_freed);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(vm_bo));
+	KUNIT_EXPECT_TRUE(test, t->vm_freed);
+	dma_resv_unlock(a->resv);
+	t->gpuvm = NULL;
+}
+
+/*
+ * Map A over [0, 4), then B over [1, 3) (a REMAP of A), then unmap
+ * [0, 4): each GEM object's vm_bo list and each vm_bo's mappings follow.
+ */
+static void apply_linked(struct gpuvm_test *t, struct drm_gpuva_ops *ops,
+			 struct drm_gpuvm_bo *map_bo)
+{
+	struct drm_gpuva_op *op;
+	struct drm_gpuva *va, *prev, *next;
+
+	drm_gpuva_for_each_op(op, ops) {
+		switch (op->op) {
+		case DRM_GPUVA_OP_MAP:
+			va = va_new(t);
+			drm_gpuva_map(t->gpuvm, va, &op->map);
+			drm_gpuva_link(va, map_bo);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			va = op->remap.unmap->va;
+			prev = op->remap.prev ? va_new(t) : NULL;
+			next = op->remap.next ? va_new(t) : NULL;
+			drm_gpuva_remap(prev, next, &op->remap);
+			if (prev)
+				drm_gpuva_link(prev, va->vm_bo);
+			if (next)
+				drm_gpuva_link(next, va->vm_bo);
+			drm_gpuva_unlink(va);
+			va_free(t, va);
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			va = op->unmap.va;
+			drm_gpuva_unmap(&op->unmap);
+			drm_gpuva_unlink(va);
+			va_free(t, va);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void drm_test_gpuvm_link_flow(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
+	struct drm_gpuvm_bo *bo_a, *bo_b;
+	struct drm_gpuva_ops *ops;
+	struct drm_gem_object *objs[2] = { a, b };
+	struct drm_gpuva *va;
+	struct drm_exec exec;
+	int n;
+
+	lock_objs(test, &exec, objs, 2);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	bo_b = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_b);
+
+	ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, 0, 4 * PG, a, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	apply_linked(t, ops, bo_a);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+	KUNIT_EXPECT_EQ(test, count_list(&bo_a->list.gpuva), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&bo_a->kref), 2);
+
+	ops = drm_gpuvm_sm_map_ops_create(t->gpuvm, PG, 2 * PG, b, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	apply_linked(t, ops, bo_b);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+	/* A's mapping split in two, both linked to bo_a; B has one. */
+	KUNIT_EXPECT_EQ(test, count_list(&bo_a->list.gpuva), 2);
+	KUNIT_EXPECT_EQ(test, kref_read(&bo_a->kref), 3);
+	KUNIT_EXPECT_EQ(test, count_list(&bo_b->list.gpuva), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&bo_b->kref), 2);
+	n = 0;
+	drm_gpuvm_bo_for_each_va(va, bo_a) {
+		KUNIT_EXPECT_PTR_EQ(test, va->vm_bo, bo_a);
+		KUNIT_EXPECT_PTR_EQ(test, va->gem.obj, a);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 2);
+
+	/* bo_unmap_ops_create lists exactly A's mappings. */
+	ops = drm_gpuvm_bo_unmap_ops_create(bo_a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	n = 0;
+	{
+		struct drm_gpuva_op *op;
+
+		drm_gpuva_for_each_op(op, ops) {
+			KUNIT_EXPECT_EQ(test, op->op, DRM_GPUVA_OP_UNMAP);
+			KUNIT_EXPECT_PTR_EQ(test, op->unmap.va->vm_bo, bo_a);
+			KUNIT_EXPECT_FALSE(test, op->unmap.keep);
+			n++;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, n, 2);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+
+	ops = drm_gpuvm_sm_unmap_ops_create(t->gpuvm, 0, 4 * PG);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	apply_linked(t, ops, NULL);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+	KUNIT_EXPECT_TRUE(test, list_empty(&bo_a->list.gpuva));
+	KUNIT_EXPECT_TRUE(test, list_empty(&bo_b->list.gpuva));
+	KUNIT_EXPECT_EQ(test, kref_read(&bo_a->kref), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&bo_b->kref), 1);
+
+	/* The last unlink of a vm_bo nobody else holds frees it. */
+	va = va_new(t);
+	va->va.addr = 0;
+	va->va.range = PG;
+	va->gem.obj = a;
+	KUNIT_ASSERT_EQ(test, drm_gpuva_insert(t->gpuvm, va), 0);
+	drm_gpuva_link(va, bo_a);
+	drm_gpuvm_bo_put(bo_a);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 2);
+	drm_gpuva_unlink(va);
+	KUNIT_EXPECT_NULL(test, va->vm_bo);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+	drm_gpuva_remove(va);
+	va_free(t, va);
+
+	drm_gpuvm_bo_put(bo_b);
+	drm_exec_fini(&exec);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 0);
+}
+
+/* Linking a mapping to the vm_bo of another object warns and does nothing. */
+static void drm_test_gpuvm_link_wrong_obj(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gpuvm_bo *bo_a;
+	struct drm_gpuva va = { .gem.obj = &t->objs[OBJ_B] };
+
+	INIT_LIST_HEAD(&va.gem.entry);
+	dma_resv_lock(a->resv, NULL);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	kunit_info(test, "expect-warning: linking to another object's vm_bo\n");
+	drm_gpuva_link(&va, bo_a);
+	KUNIT_EXPECT_NULL(test, va.vm_bo);
+	KUNIT_EXPECT_TRUE(test, list_empty(&bo_a->list.gpuva));
+	KUNIT_EXPECT_EQ(test, kref_read(&bo_a->kref), 1);
+	drm_gpuvm_bo_put(bo_a);
+	dma_resv_unlock(a->resv);
+}
+
+/* Runs the list tests in both locking modes. */
+static const bool resv_modes[] = { false, true };
+
+static void mode_desc(const bool *resv, char *desc)
+{
+	strscpy(desc, *resv ? "resv protected" : "spinlocks",
+		KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(lock_mode, resv_modes, mode_desc);
+
+/* Re-creates the VM in the requested mode; C becomes a private object. */
+static void setup_mode(struct gpuvm_test *t, bool resv)
+{
+	drm_gpuvm_put(t->gpuvm);
+	t->vm_freed = false;
+	t->gpuvm = kzalloc(sizeof(*t->gpuvm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(t->test, t->gpuvm);
+	drm_gpuvm_init(t->gpuvm, "test", resv ? DRM_GPUVM_RESV_PROTECTED : 0,
+		       t->drm, t->r_obj, 0, SPACE_PAGES * PG, RSV_START * PG,
+		       (RSV_END - RSV_START) * PG, &test_ops);
+	t->objs[OBJ_C].resv = drm_gpuvm_resv(t->gpuvm);
+}
+
+static void drm_test_gpuvm_extobj(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *c = &t->objs[OBJ_C];
+	struct drm_gpuvm_bo *bo_a, *bo_c;
+	struct drm_gem_object *objs[2];
+	struct drm_exec exec;
+
+	setup_mode(t, *(const bool *)test->param_value);
+	objs[0] = t->r_obj;
+	objs[1] = a;
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_is_extobj(t->gpuvm, a));
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_is_extobj(t->gpuvm, c));
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_is_extobj(t->gpuvm, NULL));
+
+	lock_objs(test, &exec, objs, 2);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	bo_c = drm_gpuvm_bo_obtain(t->gpuvm, c);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_c);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	drm_gpuvm_bo_extobj_add(bo_c);
+	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->extobj.list), 1);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&t->gpuvm->extobj.list,
+						   struct drm_gpuvm_bo,
+						   list.entry.extobj), bo_a);
+
+	drm_gpuvm_bo_put(bo_a);
+	drm_gpuvm_bo_put(bo_c);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	drm_exec_fini(&exec);
+	t->objs[OBJ_C].resv = &t->objs[OBJ_C]._resv;
+}
+
+static void drm_test_gpuvm_evict_validate(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
+	struct drm_gem_object *c = &t->objs[OBJ_C];
+	struct drm_gpuvm_bo *bo_a, *bo_b, *bo_c;
+	struct drm_gem_object *objs[3];
+	struct drm_exec exec;
+
+	setup_mode(t, *(const bool *)test->param_value);
+	memset(&vlog, 0, sizeof(vlog));
+	objs[0] = t->r_obj;
+	objs[1] = a;
+	objs[2] = b;
+
+	lock_objs(test, &exec, objs, 3);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	bo_b = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	bo_c = drm_gpuvm_bo_obtain(t->gpuvm, c);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	drm_gpuvm_bo_extobj_add(bo_b);
+
+	/* Evict A and C, validate exactly those; the callback keeps them. */
+	drm_gpuvm_bo_evict(bo_a, true);
+	drm_gpuvm_bo_evict(bo_c, true);
+	KUNIT_EXPECT_TRUE(test, bo_a->evicted);
+	KUNIT_EXPECT_FALSE(test, bo_b->evicted);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 2);
+	KUNIT_EXPECT_TRUE(test, (vlog.seen[0] == bo_a && vlog.seen[1] == bo_c) ||
+				(vlog.seen[0] == bo_c && vlog.seen[1] == bo_a));
+	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), 2);
+
+	/* Validated again next time; this time the callback clears them. */
+	vlog.n = 0;
+	vlog.clear = true;
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 2);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
+	KUNIT_EXPECT_FALSE(test, bo_a->evicted);
+	KUNIT_EXPECT_FALSE(test, bo_c->evicted);
+
+	/* Nothing evicted: no call. */
+	vlog.n = 0;
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 0);
+
+	/* A failing callback stops the walk with its error. */
+	drm_gpuvm_bo_evict(bo_a, true);
+	drm_gpuvm_bo_evict(bo_b, true);
+	drm_gpuvm_bo_evict(bo_c, true);
+	vlog.n = 0;
+	vlog.fail_at = 2;
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, vlog.n, 2);
+	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), 2);
+	vlog.fail_at = 0;
+
+	/* A driver writing the state directly: the entry leaves the list. */
+	bo_a->evicted = false;
+	bo_b->evicted = false;
+	bo_c->evicted = false;
+	vlog.n = 0;
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
+
+	/* A vm_bo freed while evicted leaves the list. */
+	drm_gpuvm_bo_evict(bo_b, true);
+	drm_gpuvm_bo_put(bo_b);
+	drm_gpuvm_bo_put(bo_a);
+	drm_gpuvm_bo_put(bo_c);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	drm_exec_fini(&exec);
+	t->objs[OBJ_C].resv = &t->objs[OBJ_C]._resv;
+}
+
+/* One GEM object in two VMs: drm_gpuvm_bo_gem_evict() marks both. */
+static void drm_test_gpuvm_gem_evict_two_vms(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gpuvm *vm2;
+	struct drm_gpuvm_bo *bo1, *bo2;
+
+	vm2 = kzalloc(sizeof(*vm2), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vm2);
+	drm_gpuvm_init(vm2, "second", 0, t->drm, t->r_obj, 0, SPACE_PAGES * PG,
+		       0, 0, &test_ops);
+
+	dma_resv_lock(a->resv, NULL);
+	bo1 = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	bo2 = drm_gpuvm_bo_obtain(vm2, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo1);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo2);
+	KUNIT_EXPECT_PTR_NE(test, bo1, bo2);
+	KUNIT_EXPECT_EQ(test, count_list(&a->gpuva.list), 2);
+
+	drm_gpuvm_bo_gem_evict(a, true);
+	KUNIT_EXPECT_TRUE(test, bo1->evicted);
+	KUNIT_EXPECT_TRUE(test, bo2->evicted);
+	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), 1);
+	KUNIT_EXPECT_EQ(test, count_list(&vm2->evict.list), 1);
+	drm_gpuvm_bo_gem_evict(a, false);
+	KUNIT_EXPECT_FALSE(test, bo1->evicted);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&vm2->evict.list));
+
+	drm_gpuvm_bo_put(bo1);
+	drm_gpuvm_bo_put(bo2);
+	dma_resv_unlock(a->resv);
+	t->vm_freed = false;
+	drm_gpuvm_put(vm2);
+	KUNIT_EXPECT_TRUE(test, t->vm_freed);
+	t->vm_freed = false;
+}
+
+/*
+ * drm_gpuvm_exec_lock() locks the VM's resv and every external object,
+ * even when another context holds one of them first and must back off.
+ */
+static void drm_test_gpuvm_exec_lock(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
+	struct drm_gem_object *extra[] = { &t->objs[OBJ_D] };
+	struct drm_gpuvm_exec vm_exec = {
+		.vm = t->gpuvm,
+		.num_fences = 1,
+	};
+	struct drm_gpuvm_bo *bo_a, *bo_b;
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence, *f;
+	struct drm_gem_object *obj;
+	int n;
+
+	dma_resv_lock(a->resv, NULL);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	dma_resv_unlock(a->resv);
+	dma_resv_lock(b->resv, NULL);
+	bo_b = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	drm_gpuvm_bo_extobj_add(bo_b);
+	dma_resv_unlock(b->resv);
+
+	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock_array(&vm_exec, extra, 1), 0);
+	n = 0;
+	drm_exec_for_each_locked_object(&vm_exec.exec, obj) {
+		KUNIT_EXPECT_TRUE(test, dma_resv_held(obj->resv));
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 4);	/* VM resv, A, B, D */
+
+	fence = dma_fence_get_stub();
+	drm_gpuvm_exec_resv_add_fence(&vm_exec, fence, DMA_RESV_USAGE_BOOKKEEP,
+				      DMA_RESV_USAGE_READ);
+	/* A (external) got it as READ, the VM resv as BOOKKEEP only. */
+	n = 0;
+	dma_resv_for_each_fence(&cursor, a->resv, DMA_RESV_USAGE_READ, f)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 1);
+	n = 0;
+	dma_resv_for_each_fence(&cursor, drm_gpuvm_resv(t->gpuvm),
+				DMA_RESV_USAGE_READ, f)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 0);
+	n = 0;
+	dma_resv_for_each_fence(&cursor, drm_gpuvm_resv(t->gpuvm),
+				DMA_RESV_USAGE_BOOKKEEP, f)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 1);
+	dma_fence_put(fence);
+	drm_gpuvm_exec_unlock(&vm_exec);
+
+	/* Without extras: the VM resv and the two external objects. */
+	vm_exec.extra.fn = NULL;
+	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock(&vm_exec), 0);
+	n = 0;
+	drm_exec_for_each_locked_object(&vm_exec.exec, obj)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 3);
+	drm_gpuvm_exec_unlock(&vm_exec);
+
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(a->resv));
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(drm_gpuvm_resv(t->gpuvm)));
+	extra[0] = a;
+	lock_objs(test, &vm_exec.exec, extra, 1);
+	drm_gpuvm_bo_put(bo_a);
+	drm_exec_fini(&vm_exec.exec);
+	extra[0] = b;
+	lock_objs(test, &vm_exec.exec, extra, 1);
+	drm_gpuvm_bo_put(bo_b);
+	drm_exec_fini(&vm_exec.exec);
+}
+
 /* ---- Suite -------------------------------------------------------------- */
 
 static struct kunit_case drm_gpuvm_core_tests[] = {
@@ -1425,7 +1979,27 @@ static struct kunit_suite drm_gpuvm_core_suite = {
 	.test_cases = drm_gpuvm_core_tests,
 };
 
-kunit_test_suite(drm_gpuvm_core_suite);
+static struct kunit_case drm_gpuvm_bo_tests[] = {
+	KUNIT_CASE(drm_test_gpuvm_bo_obtain),
+	KUNIT_CASE(drm_test_gpuvm_bo_obtain_prealloc),
+	KUNIT_CASE(drm_test_gpuvm_bo_holds_vm),
+	KUNIT_CASE(drm_test_gpuvm_link_flow),
+	KUNIT_CASE(drm_test_gpuvm_link_wrong_obj),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_extobj, lock_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_evict_validate, lock_mode_gen_params),
+	KUNIT_CASE(drm_test_gpuvm_gem_evict_two_vms),
+	KUNIT_CASE(drm_test_gpuvm_exec_lock),
+	{}
+};
+
+static struct kunit_suite drm_gpuvm_bo_suite = {
+	.name = "drm_gpuvm_bo",
+	.init = gpuvm_test_init,
+	.exit = gpuvm_test_exit,
+	.test_cases = drm_gpuvm_bo_tests,
+};
+
+kunit_test_suites(&drm_gpuvm_core_suite, &drm_gpuvm_bo_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the DRM GPU VA manager");
 MODULE_LICENSE("Dual MIT/GPL");
