@@ -728,22 +728,22 @@ struct drm_gem_object *drm_gpuvm_resv_object_alloc(struct drm_device *drm)
 EXPORT_SYMBOL_GPL(drm_gpuvm_resv_object_alloc);
 
 /*
- * List locking. In %DRM_GPUVM_RESV_PROTECTED mode the VM's dma-resv
- * protects the extobj and evict lists; otherwise their spinlocks do. This
- * pair is the only place that decides.
+ * List locking. The extobj and evict lists always take their spinlock; in
+ * %DRM_GPUVM_RESV_PROTECTED mode the VM's dma-resv is what really protects
+ * them, and it is asserted here. This pair is the only place that decides.
  */
 static void vm_list_lock(struct drm_gpuvm *gpuvm, spinlock_t *lock)
+	__acquires(lock)
 {
 	if (drm_gpuvm_resv_protected(gpuvm))
 		drm_gpuvm_resv_assert_held(gpuvm);
-	else
-		spin_lock(lock);
+	spin_lock(lock);
 }
 
 static void vm_list_unlock(struct drm_gpuvm *gpuvm, spinlock_t *lock)
+	__releases(lock)
 {
-	if (!drm_gpuvm_resv_protected(gpuvm))
-		spin_unlock(lock);
+	spin_unlock(lock);
 }
 
 /* ---- Split and merge ---------------------------------------------------- */
