@@ -1786,9 +1786,9 @@ static void drm_test_gpuvm_evict_validate(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, bo_b->evicted);
 	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
 	KUNIT_EXPECT_EQ(test, vlog.n, 2);
-	/* The list keeps eviction order. */
-	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[0], bo_a);
-	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[1], bo_c);
+	/* Order is not promised: resv mode lists external objects late. */
+	KUNIT_EXPECT_TRUE(test, vlog.seen[0] == bo_a || vlog.seen[1] == bo_a);
+	KUNIT_EXPECT_TRUE(test, vlog.seen[0] == bo_c || vlog.seen[1] == bo_c);
 	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), 2);
 
 	/* Validated again next time; this time the callback clears them. */
