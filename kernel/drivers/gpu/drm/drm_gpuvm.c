@@ -619,26 +619,27 @@ void drm_gpuvm_init(struct drm_gpuvm *gpuvm, const char *name,
 {
 	u64 end;
 
-	gpuvm->name = name ? name : "unknown";
-	gpuvm->flags = flags;
-	gpuvm->drm = drm;
-	gpuvm->ops = ops;
-	gpuvm->tree = RB_ROOT_CACHED;
-	kref_init(&gpuvm->kref);
-	INIT_LIST_HEAD(&gpuvm->extobj.list);
-	spin_lock_init(&gpuvm->extobj.lock);
-	INIT_LIST_HEAD(&gpuvm->evict.list);
-	spin_lock_init(&gpuvm->evict.lock);
-
 	drm_WARN_ON(drm, !ops || !ops->vm_free);
 	drm_WARN_ON(drm, check_add_overflow(start_offset, range, &end));
-	gpuvm->mm_start = start_offset;
-	gpuvm->mm_range = range;
+
+	*gpuvm = (struct drm_gpuvm) {
+		.name = name ?: "unnamed",
+		.flags = flags,
+		.drm = drm,
+		.ops = ops,
+		.mm_start = start_offset,
+		.mm_range = range,
+		.tree = RB_ROOT_CACHED,
+	};
+	kref_init(&gpuvm->kref);
+	spin_lock_init(&gpuvm->extobj.lock);
+	spin_lock_init(&gpuvm->evict.lock);
+	INIT_LIST_HEAD(&gpuvm->extobj.list);
+	INIT_LIST_HEAD(&gpuvm->evict.list);
 
 	drm_gem_object_get(r_obj);
 	gpuvm->r_obj = r_obj;
 
-	memset(&gpuvm->kernel_alloc_node, 0, sizeof(gpuvm->kernel_alloc_node));
 	RB_CLEAR_NODE(&gpuvm->kernel_alloc_node.rb);
 	INIT_LIST_HEAD(&gpuvm->kernel_alloc_node.gem.entry);
 	gpuvm->kernel_alloc_node.vm = gpuvm;
@@ -1324,25 +1325,23 @@ EXPORT_SYMBOL_GPL(drm_gpuva_unmap);
 struct drm_gpuvm_bo *drm_gpuvm_bo_create(struct drm_gpuvm *gpuvm,
 					 struct drm_gem_object *obj)
 {
-	const struct drm_gpuvm_ops *ops = gpuvm->ops;
-	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuvm_bo *vm_bo = gpuvm->ops->vm_bo_alloc ?
+				     gpuvm->ops->vm_bo_alloc() :
+				     kzalloc(sizeof(*vm_bo), GFP_KERNEL);
 
-	if (ops && ops->vm_bo_alloc)
-		vm_bo = ops->vm_bo_alloc();
-	else
-		vm_bo = kzalloc(sizeof(*vm_bo), GFP_KERNEL);
 	if (!vm_bo)
 		return NULL;
 
-	vm_bo->vm = drm_gpuvm_get(gpuvm);
-	drm_gem_object_get(obj);
-	vm_bo->obj = obj;
-	vm_bo->evicted = false;
-	kref_init(&vm_bo->kref);
 	INIT_LIST_HEAD(&vm_bo->list.gpuva);
 	INIT_LIST_HEAD(&vm_bo->list.entry.gem);
 	INIT_LIST_HEAD(&vm_bo->list.entry.extobj);
 	INIT_LIST_HEAD(&vm_bo->list.entry.evict);
+	kref_init(&vm_bo->kref);
+	vm_bo->evicted = false;
+	drm_gpuvm_get(gpuvm);
+	vm_bo->vm = gpuvm;
+	drm_gem_object_get(obj);
+	vm_bo->obj = obj;
 	return vm_bo;
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_bo_create);
