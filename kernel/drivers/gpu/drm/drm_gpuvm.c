@@ -1582,8 +1582,8 @@ void drm_gpuva_link(struct drm_gpuva *va, struct drm_gpuvm_bo *vm_bo)
 		return;
 	drm_gem_gpuva_assert_lock_held(obj);
 
-	va->vm_bo = drm_gpuvm_bo_get(vm_bo);
 	list_add_tail(&va->gem.entry, &vm_bo->list.gpuva);
+	va->vm_bo = drm_gpuvm_bo_get(vm_bo);
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_link);
 
@@ -1950,10 +1950,13 @@ void drm_gpuvm_resv_add_fence(struct drm_gpuvm *gpuvm,
 {
 	struct drm_gem_object *obj;
 
-	drm_exec_for_each_locked_object(exec, obj)
-		dma_resv_add_fence(obj->resv, fence,
-				   drm_gpuvm_is_extobj(gpuvm, obj) ?
-				   extobj_usage : private_usage);
+	drm_exec_for_each_locked_object(exec, obj) {
+		enum dma_resv_usage usage = private_usage;
+
+		if (drm_gpuvm_is_extobj(gpuvm, obj))
+			usage = extobj_usage;
+		dma_resv_add_fence(obj->resv, fence, usage);
+	}
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_resv_add_fence);
 

@@ -161,6 +161,21 @@ static const struct drm_gem_object_funcs test_obj_funcs = {
 	.free = test_obj_free,
 };
 
+/* Creates the test VM: [0, SPACE_PAGES) with the reserved node on top. */
+static struct drm_gpuvm *vm_create(struct gpuvm_test *t,
+				   enum drm_gpuvm_flags flags)
+{
+	struct drm_gpuvm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(t->test, vm);
+	drm_gpuvm_init(vm, "test", flags, t->drm, t->r_obj, 0,
+		       SPACE_PAGES * PG, RSV_START * PG,
+		       (RSV_END - RSV_START) * PG, &test_ops);
+	return vm;
+}
+
+static void space_clear(struct gpuvm_test *t);
+
 static int gpuvm_test_init(struct kunit *test)
 {
 	struct gpuvm_test *t;
@@ -189,11 +204,7 @@ static int gpuvm_test_init(struct kunit *test)
 	t->r_obj = drm_gpuvm_resv_object_alloc(t->drm);
 	KUNIT_ASSERT_NOT_NULL(test, t->r_obj);
 
-	t->gpuvm = kzalloc(sizeof(*t->gpuvm), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, t->gpuvm);
-	drm_gpuvm_init(t->gpuvm, "test", 0, t->drm, t->r_obj, 0,
-		       SPACE_PAGES * PG, RSV_START * PG,
-		       (RSV_END - RSV_START) * PG, &test_ops);
+	t->gpuvm = vm_create(t, 0);
 	return 0;
 }
 
@@ -201,16 +212,10 @@ static int gpuvm_test_init(struct kunit *test)
 static void gpuvm_test_exit(struct kunit *test)
 {
 	struct gpuvm_test *t = test->priv;
-	struct drm_gpuva *va, *next;
 	int i;
 
 	if (t->gpuvm) {
-		drm_gpuvm_for_each_va_safe(va, next, t->gpuvm) {
-			if (va == &t->gpuvm->kernel_alloc_node)
-				continue;
-			drm_gpuva_remove(va);
-			va_free(t, va);
-		}
+		space_clear(t);
 		drm_gpuvm_put(t->gpuvm);
 		KUNIT_EXPECT_TRUE(test, t->vm_freed);
 	}
@@ -1714,11 +1719,7 @@ static void setup_mode(struct gpuvm_test *t, bool resv)
 {
 	drm_gpuvm_put(t->gpuvm);
 	t->vm_freed = false;
-	t->gpuvm = kzalloc(sizeof(*t->gpuvm), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(t->test, t->gpuvm);
-	drm_gpuvm_init(t->gpuvm, "test", resv ? DRM_GPUVM_RESV_PROTECTED : 0,
-		       t->drm, t->r_obj, 0, SPACE_PAGES * PG, RSV_START * PG,
-		       (RSV_END - RSV_START) * PG, &test_ops);
+	t->gpuvm = vm_create(t, resv ? DRM_GPUVM_RESV_PROTECTED : 0);
 	t->objs[OBJ_C].resv = drm_gpuvm_resv(t->gpuvm);
 }
 
