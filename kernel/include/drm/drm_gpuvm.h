@@ -282,6 +282,12 @@ bool drm_gpuvm_interval_empty(struct drm_gpuvm *gpuvm, u64 addr, u64 range);
 
 struct drm_gem_object *drm_gpuvm_resv_object_alloc(struct drm_device *drm);
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* The library's own allocator, visible so that KUnit can stub it. */
+void *drm_gpuvm_kzalloc(size_t size);
+void drm_gpuvm_kfree(const void *ptr);
+#endif
+
 /**
  * drm_gpuvm_resv_protected() - tell whether the VM's lists use its dma-resv
  * @gpuvm: the VA space

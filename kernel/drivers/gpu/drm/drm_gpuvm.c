@@ -2,6 +2,9 @@
 
 #include <drm/drm_gpuvm.h>
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+
 #include <linux/export.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -326,6 +329,26 @@
  *	unlock:
  *	drm_gpuvm_exec_unlock(&vm_exec);
  */
+
+/*
+ * Memory the library allocates for itself (operation lists, REMAP pieces,
+ * ops and vm_bos when the driver has no allocator of its own, the common
+ * dma-resv object) comes from this pair. Under KUnit a test can stub them
+ * to fail the Nth allocation and to count what is given back.
+ */
+VISIBLE_IF_KUNIT void *drm_gpuvm_kzalloc(size_t size)
+{
+	KUNIT_STATIC_STUB_REDIRECT(drm_gpuvm_kzalloc, size);
+	return kzalloc(size, GFP_KERNEL);
+}
+EXPORT_SYMBOL_IF_KUNIT(drm_gpuvm_kzalloc);
+
+VISIBLE_IF_KUNIT void drm_gpuvm_kfree(const void *ptr)
+{
+	KUNIT_STATIC_STUB_REDIRECT(drm_gpuvm_kfree, ptr);
+	kfree(ptr);
+}
+EXPORT_SYMBOL_IF_KUNIT(drm_gpuvm_kfree);
 
 /* Address helpers. A valid mapping never ends past U64_MAX + 1. */
 static inline u64 gpuva_end(const struct drm_gpuva *va)
@@ -699,7 +722,7 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_put);
 static void drm_gpuvm_resv_object_free(struct drm_gem_object *obj)
 {
 	drm_gem_object_release(obj);
-	kfree(obj);
+	drm_gpuvm_kfree(obj);
 }
 
 static const struct drm_gem_object_funcs drm_gpuvm_resv_object_funcs = {
@@ -718,7 +741,7 @@ static const struct drm_gem_object_funcs drm_gpuvm_resv_object_funcs = {
  */
 struct drm_gem_object *drm_gpuvm_resv_object_alloc(struct drm_device *drm)
 {
-	struct drm_gem_object *obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	struct drm_gem_object *obj = drm_gpuvm_kzalloc(sizeof(*obj));
 
 	if (!obj)
 		return NULL;
@@ -975,7 +998,7 @@ static struct drm_gpuva_op *op_alloc(struct drm_gpuvm *gpuvm)
 
 	if (ops && ops->op_alloc)
 		return ops->op_alloc();
-	return kzalloc(sizeof(struct drm_gpuva_op), GFP_KERNEL);
+	return drm_gpuvm_kzalloc(sizeof(struct drm_gpuva_op));
 }
 
 static void op_free(struct drm_gpuvm *gpuvm, struct drm_gpuva_op *op)
@@ -983,11 +1006,12 @@ static void op_free(struct drm_gpuvm *gpuvm, struct drm_gpuva_op *op)
 	const struct drm_gpuvm_ops *ops = gpuvm->ops;
 
 	if (op->op == DRM_GPUVA_OP_REMAP && op->remap.unmap)
-		kfree(container_of(op->remap.unmap, struct remap_parts, unmap));
+		drm_gpuvm_kfree(container_of(op->remap.unmap,
+					     struct remap_parts, unmap));
 	if (ops && ops->op_free)
 		ops->op_free(op);
 	else
-		kfree(op);
+		drm_gpuvm_kfree(op);
 }
 
 /* Appends a copy of @src to the list; the only allocation of a plan step. */
@@ -1011,7 +1035,7 @@ static int ops_append(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops,
 		op->prefetch = src->prefetch;
 		break;
 	case DRM_GPUVA_OP_REMAP:
-		parts = kzalloc(sizeof(*parts), GFP_KERNEL);
+		parts = drm_gpuvm_kzalloc(sizeof(*parts));
 		if (!parts) {
 			op->op = DRM_GPUVA_OP_MAP;
 			op_free(gpuvm, op);
@@ -1040,7 +1064,7 @@ static int sm_emit_list(struct sm_sink *sink, struct drm_gpuva_op *op)
 
 static struct drm_gpuva_ops *ops_new(void)
 {
-	struct drm_gpuva_ops *ops = kzalloc(sizeof(*ops), GFP_KERNEL);
+	struct drm_gpuva_ops *ops = drm_gpuvm_kzalloc(sizeof(*ops));
 
 	if (ops)
 		INIT_LIST_HEAD(&ops->list);
@@ -1067,7 +1091,7 @@ void drm_gpuva_ops_free(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops)
 		list_del(&op->entry);
 		op_free(gpuvm, op);
 	}
-	kfree(ops);
+	drm_gpuvm_kfree(ops);
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_ops_free);
 
@@ -1327,7 +1351,7 @@ struct drm_gpuvm_bo *drm_gpuvm_bo_create(struct drm_gpuvm *gpuvm,
 {
 	struct drm_gpuvm_bo *vm_bo = gpuvm->ops->vm_bo_alloc ?
 				     gpuvm->ops->vm_bo_alloc() :
-				     kzalloc(sizeof(*vm_bo), GFP_KERNEL);
+				     drm_gpuvm_kzalloc(sizeof(*vm_bo));
 
 	if (!vm_bo)
 		return NULL;
@@ -1379,7 +1403,7 @@ static void drm_gpuvm_bo_destroy(struct kref *kref)
 	if (ops && ops->vm_bo_free)
 		ops->vm_bo_free(vm_bo);
 	else
-		kfree(vm_bo);
+		drm_gpuvm_kfree(vm_bo);
 
 	drm_gpuvm_put(gpuvm);
 	drm_gem_object_put(obj);
@@ -1712,6 +1736,10 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_objects);
  * @addr: first address
  * @range: size in bytes
  * @num_fences: fence slots to reserve on each
+ *
+ * An object mapped more than once in the interval, or already locked in
+ * @exec, is met again: initialise @exec with %DRM_EXEC_IGNORE_DUPLICATES
+ * unless that cannot happen.
  *
  * Context: Inside drm_exec_until_all_locked(); the caller serializes
  * against changes of the VA space.

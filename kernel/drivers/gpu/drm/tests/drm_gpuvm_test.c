@@ -8,8 +8,13 @@
  * character per page: a letter for the object, '-' for sparse, ' ' free.
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 
@@ -49,6 +54,14 @@ struct gpuvm_test {
 	int vm_bos_live;
 	int vm_bo_allocs;
 	int fail_vm_bo_alloc_at;
+
+	/*
+	 * The library's own allocations (drm_gpuvm_kzalloc/kfree, stubbed):
+	 * atomic, as a helper thread of a test may allocate and free too.
+	 */
+	atomic_t mem_live;
+	atomic_t mem_allocs;
+	int fail_mem_at;
 };
 
 /* The ops callbacks carry no context argument: one test runs at a time. */
@@ -96,6 +109,24 @@ static void test_vm_bo_free(struct drm_gpuvm_bo *vm_bo)
 	kfree(vm_bo);
 }
 
+/* Replace the library's allocator for the whole of every test. */
+static void *stub_kzalloc(size_t size)
+{
+	int n = atomic_inc_return(&cur->mem_allocs);
+
+	if (cur->fail_mem_at && n == cur->fail_mem_at)
+		return NULL;
+	atomic_inc(&cur->mem_live);
+	return kzalloc(size, GFP_KERNEL);
+}
+
+static void stub_kfree(const void *ptr)
+{
+	if (ptr)
+		atomic_dec(&cur->mem_live);
+	kfree(ptr);
+}
+
 static struct drm_gpuva *va_new(struct gpuvm_test *t)
 {
 	struct drm_gpuva *va = kzalloc(sizeof(*va), GFP_KERNEL);
@@ -118,6 +149,9 @@ struct validate_log {
 	int n;
 	bool clear;		/* clear the evicted state, as a move would */
 	int fail_at;		/* return -ENOSPC from the Nth call */
+	/* Other vm_bos the first call un-evicts and evicts. */
+	struct drm_gpuvm_bo *unevict_other;
+	struct drm_gpuvm_bo *evict_other;
 };
 
 static struct validate_log vlog;
@@ -130,6 +164,10 @@ static int test_vm_bo_validate(struct drm_gpuvm_bo *vm_bo,
 	vlog.n++;
 	if (vlog.fail_at && vlog.n == vlog.fail_at)
 		return -ENOSPC;
+	if (vlog.n == 1 && vlog.unevict_other)
+		drm_gpuvm_bo_evict(vlog.unevict_other, false);
+	if (vlog.n == 1 && vlog.evict_other)
+		drm_gpuvm_bo_evict(vlog.evict_other, true);
 	if (vlog.clear)
 		drm_gpuvm_bo_evict(vm_bo, false);
 	return 0;
@@ -161,17 +199,40 @@ static const struct drm_gem_object_funcs test_obj_funcs = {
 	.free = test_obj_free,
 };
 
-/* Creates the test VM: [0, SPACE_PAGES) with the reserved node on top. */
-static struct drm_gpuvm *vm_create(struct gpuvm_test *t,
-				   enum drm_gpuvm_flags flags)
+/* A driver with no allocators of its own: the library allocates. */
+static const struct drm_gpuvm_ops bare_ops = {
+	.vm_free = test_vm_free,
+	.vm_bo_validate = test_vm_bo_validate,
+};
+
+/* Creates a test VM: [0, SPACE_PAGES) with the reserved node on top. */
+static struct drm_gpuvm *vm_create_ops(struct gpuvm_test *t,
+				       enum drm_gpuvm_flags flags,
+				       const struct drm_gpuvm_ops *ops)
 {
 	struct drm_gpuvm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(t->test, vm);
 	drm_gpuvm_init(vm, "test", flags, t->drm, t->r_obj, 0,
 		       SPACE_PAGES * PG, RSV_START * PG,
-		       (RSV_END - RSV_START) * PG, &test_ops);
+		       (RSV_END - RSV_START) * PG, ops);
 	return vm;
+}
+
+static struct drm_gpuvm *vm_create(struct gpuvm_test *t,
+				   enum drm_gpuvm_flags flags)
+{
+	return vm_create_ops(t, flags, &test_ops);
+}
+
+/* Swaps the fixture's (empty) VM for one with other flags or ops. */
+static void vm_replace(struct gpuvm_test *t, enum drm_gpuvm_flags flags,
+		       const struct drm_gpuvm_ops *ops)
+{
+	drm_gpuvm_put(t->gpuvm);
+	KUNIT_EXPECT_TRUE(t->test, t->vm_freed);
+	t->vm_freed = false;
+	t->gpuvm = vm_create_ops(t, flags, ops);
 }
 
 static void space_clear(struct gpuvm_test *t);
@@ -194,6 +255,9 @@ static int gpuvm_test_init(struct kunit *test)
 						     sizeof(*t->drm), 0,
 						     DRIVER_GEM);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->drm);
+
+	kunit_activate_static_stub(test, drm_gpuvm_kzalloc, stub_kzalloc);
+	kunit_activate_static_stub(test, drm_gpuvm_kfree, stub_kfree);
 
 	for (i = OBJ_A; i < OBJ_COUNT; i++) {
 		t->objs[i].funcs = &test_obj_funcs;
@@ -220,12 +284,16 @@ static void gpuvm_test_exit(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, t->vm_freed);
 	}
 	drm_gem_object_put(t->r_obj);
-	for (i = OBJ_A; i < OBJ_COUNT; i++)
+	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		t->objs[i].resv = &t->objs[i]._resv;
 		drm_gem_object_release(&t->objs[i]);
+	}
 
 	KUNIT_EXPECT_EQ_MSG(test, t->vas_live, 0, "mappings leaked");
 	KUNIT_EXPECT_EQ_MSG(test, t->ops_live, 0, "ops leaked");
 	KUNIT_EXPECT_EQ_MSG(test, t->vm_bos_live, 0, "vm_bos leaked");
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->mem_live), 0,
+			    "library allocations leaked");
 	cur = NULL;
 }
 
@@ -1238,6 +1306,128 @@ static void drm_test_gpuvm_op_alloc_failure(struct kunit *test)
 	t->fail_op_alloc_at = 0;
 }
 
+/* The planners whose allocations the next test fails one by one. */
+enum planner { PLAN_MAP, PLAN_UNMAP, PLAN_PREFETCH, PLAN_BO_UNMAP };
+
+struct alloc_case {
+	const char *name;
+	enum planner plan;
+	bool driver_allocs;	/* the VM has op_alloc and vm_bo_alloc */
+	bool fail_op_alloc;	/* fail op_alloc, not the library's allocator */
+	int allocs;		/* allocations of a successful run */
+};
+
+/*
+ * Over A [0, 4) B [4, 8) A [8, 12) (pages): mapping D at [2, 10) or
+ * unmapping it makes two REMAPs and one UNMAP (plus the MAP), prefetching
+ * [0, 12) three steps, unmapping A's vm_bo two. The library allocates the
+ * list head, one piece block per REMAP, and the ops when the driver has
+ * no op_alloc.
+ */
+static const struct alloc_case alloc_cases[] = {
+	{ "map, driver op_alloc", PLAN_MAP, true, false, 3 },
+	{ "map, library only", PLAN_MAP, false, false, 7 },
+	{ "unmap, driver op_alloc", PLAN_UNMAP, true, false, 3 },
+	{ "unmap, library only", PLAN_UNMAP, false, false, 6 },
+	{ "prefetch, library only", PLAN_PREFETCH, false, false, 4 },
+	{ "bo_unmap, library only", PLAN_BO_UNMAP, false, false, 3 },
+	{ "bo_unmap, failing op_alloc", PLAN_BO_UNMAP, true, true, 2 },
+};
+
+static void alloc_case_desc(const struct alloc_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(alloc, alloc_cases, alloc_case_desc);
+
+static struct drm_gpuva_ops *plan_make(struct gpuvm_test *t, enum planner p,
+				       struct drm_gpuvm_bo *vm_bo)
+{
+	switch (p) {
+	case PLAN_MAP:
+		return drm_gpuvm_sm_map_ops_create(t->gpuvm, 2 * PG, 8 * PG,
+						   &t->objs[OBJ_D], 0);
+	case PLAN_UNMAP:
+		return drm_gpuvm_sm_unmap_ops_create(t->gpuvm, 2 * PG, 8 * PG);
+	case PLAN_PREFETCH:
+		return drm_gpuvm_prefetch_ops_create(t->gpuvm, 0, 12 * PG);
+	default:
+		return drm_gpuvm_bo_unmap_ops_create(vm_bo);
+	}
+}
+
+static int plan_allocs(struct gpuvm_test *t, const struct alloc_case *c)
+{
+	return c->fail_op_alloc ? t->op_allocs : atomic_read(&t->mem_allocs);
+}
+
+/*
+ * Fails each allocation of a planner in turn: -ENOMEM, every allocation
+ * given back, the space unchanged.
+ */
+static void drm_test_gpuvm_alloc_failure(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 4, OBJ_A, 0 }, { 4, 4, OBJ_B, 0 }, { 8, 4, OBJ_A, 8 },
+	};
+	const struct alloc_case *c = test->param_value;
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gpuva_ops *ops;
+	struct drm_gpuvm_bo *bo_a;
+	struct drm_gpuva *va;
+	int n, total, mem;
+
+	if (!c->driver_allocs)
+		vm_replace(t, 0, &bare_ops);
+	space_build(t, m, ARRAY_SIZE(m));
+
+	dma_resv_lock(a->resv, NULL);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	drm_gpuvm_for_each_va(va, t->gpuvm)
+		if (va->gem.obj == a)
+			drm_gpuva_link(va, bo_a);
+	mem = atomic_read(&t->mem_live);
+
+	t->op_allocs = 0;
+	atomic_set(&t->mem_allocs, 0);
+	ops = plan_make(t, c->plan, bo_a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	total = plan_allocs(t, c);
+	KUNIT_EXPECT_EQ(test, total, c->allocs);
+	drm_gpuva_ops_free(t->gpuvm, ops);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), mem);
+
+	for (n = 1; n <= total; n++) {
+		t->op_allocs = 0;
+		atomic_set(&t->mem_allocs, 0);
+		if (c->fail_op_alloc)
+			t->fail_op_alloc_at = n;
+		else
+			t->fail_mem_at = n;
+		ops = plan_make(t, c->plan, bo_a);
+		t->fail_op_alloc_at = 0;
+		t->fail_mem_at = 0;
+
+		KUNIT_EXPECT_PTR_EQ_MSG(test, ops, ERR_PTR(-ENOMEM),
+					"failing allocation %d", n);
+		KUNIT_EXPECT_EQ_MSG(test, plan_allocs(t, c), n,
+				    "failing allocation %d", n);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->mem_live), mem,
+				    "failing allocation %d", n);
+		KUNIT_EXPECT_EQ_MSG(test, t->ops_live, 0,
+				    "failing allocation %d", n);
+		space_is(t, m, ARRAY_SIZE(m), NULL, 0, "after failure");
+	}
+
+	drm_gpuvm_for_each_va(va, t->gpuvm)
+		drm_gpuva_unlink(va);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_a));
+	dma_resv_unlock(a->resv);
+}
+
 /* A callback error stops the walk and is returned. */
 static void drm_test_gpuvm_callback_error(struct kunit *test)
 {
@@ -1502,6 +1692,41 @@ static void drm_test_gpuvm_bo_obtain(struct kunit *test)
 	dma_resv_unlock(a->resv);
 }
 
+/* Without vm_bo_alloc the library allocates; failing that changes nothing. */
+static void drm_test_gpuvm_bo_library_alloc(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	unsigned int a_refs = gem_refs(a);
+	struct drm_gpuvm_bo *vm_bo;
+	unsigned int vm_refs;
+
+	vm_replace(t, 0, &bare_ops);
+	vm_refs = kref_read(&t->gpuvm->kref);
+
+	dma_resv_lock(a->resv, NULL);
+	atomic_set(&t->mem_allocs, 0);
+	t->fail_mem_at = 1;
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuvm_bo_obtain(t->gpuvm, a),
+			    ERR_PTR(-ENOMEM));
+	atomic_set(&t->mem_allocs, 0);
+	KUNIT_EXPECT_NULL(test, drm_gpuvm_bo_create(t->gpuvm, a));
+	atomic_set(&t->mem_allocs, 0);
+	KUNIT_EXPECT_NULL(test, drm_gpuvm_resv_object_alloc(t->drm));
+	t->fail_mem_at = 0;
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+	KUNIT_EXPECT_EQ(test, gem_refs(a), a_refs);
+	KUNIT_EXPECT_EQ(test, kref_read(&t->gpuvm->kref), vm_refs);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), 1);	/* r_obj */
+
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vm_bo);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), 2);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(vm_bo));
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), 1);
+	dma_resv_unlock(a->resv);
+}
+
 static void drm_test_gpuvm_bo_obtain_prealloc(struct kunit *test)
 {
 	struct gpuvm_test *t = test->priv;
@@ -1717,9 +1942,7 @@ KUNIT_ARRAY_PARAM(lock_mode, resv_modes, mode_desc);
 /* Re-creates the VM in the requested mode; C becomes a private object. */
 static void setup_mode(struct gpuvm_test *t, bool resv)
 {
-	drm_gpuvm_put(t->gpuvm);
-	t->vm_freed = false;
-	t->gpuvm = vm_create(t, resv ? DRM_GPUVM_RESV_PROTECTED : 0);
+	vm_replace(t, resv ? DRM_GPUVM_RESV_PROTECTED : 0, &test_ops);
 	t->objs[OBJ_C].resv = drm_gpuvm_resv(t->gpuvm);
 }
 
@@ -1838,44 +2061,121 @@ static void drm_test_gpuvm_evict_validate(struct kunit *test)
 	t->objs[OBJ_C].resv = &t->objs[OBJ_C]._resv;
 }
 
-/* One GEM object in two VMs: drm_gpuvm_bo_gem_evict() marks both. */
+/*
+ * One GEM object in two VMs: drm_gpuvm_bo_gem_evict() marks both, and each
+ * VM's validate sees it once. (In resv mode an external object's list
+ * entry is only made by validate.)
+ */
 static void drm_test_gpuvm_gem_evict_two_vms(struct kunit *test)
 {
 	struct gpuvm_test *t = test->priv;
+	bool resv = *(const bool *)test->param_value;
 	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gem_object *objs[2] = { t->r_obj, a };
 	struct drm_gpuvm *vm2;
 	struct drm_gpuvm_bo *bo1, *bo2;
+	struct drm_exec exec;
 
-	vm2 = kzalloc(sizeof(*vm2), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, vm2);
-	drm_gpuvm_init(vm2, "second", 0, t->drm, t->r_obj, 0, SPACE_PAGES * PG,
-		       0, 0, &test_ops);
+	setup_mode(t, resv);
+	memset(&vlog, 0, sizeof(vlog));
+	vm2 = vm_create(t, resv ? DRM_GPUVM_RESV_PROTECTED : 0);
 
-	dma_resv_lock(a->resv, NULL);
+	lock_objs(test, &exec, objs, 2);
 	bo1 = drm_gpuvm_bo_obtain(t->gpuvm, a);
 	bo2 = drm_gpuvm_bo_obtain(vm2, a);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo1);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo2);
 	KUNIT_EXPECT_PTR_NE(test, bo1, bo2);
 	KUNIT_EXPECT_EQ(test, count_list(&a->gpuva.list), 2);
+	drm_gpuvm_bo_extobj_add(bo1);
+	drm_gpuvm_bo_extobj_add(bo2);
 
 	drm_gpuvm_bo_gem_evict(a, true);
 	KUNIT_EXPECT_TRUE(test, bo1->evicted);
 	KUNIT_EXPECT_TRUE(test, bo2->evicted);
+	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), resv ? 0 : 1);
+	KUNIT_EXPECT_EQ(test, count_list(&vm2->evict.list), resv ? 0 : 1);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(vm2, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 2);
+	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[0], bo1);
+	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[1], bo2);
 	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), 1);
 	KUNIT_EXPECT_EQ(test, count_list(&vm2->evict.list), 1);
+
 	drm_gpuvm_bo_gem_evict(a, false);
 	KUNIT_EXPECT_FALSE(test, bo1->evicted);
+	KUNIT_EXPECT_FALSE(test, bo2->evicted);
+	vlog.n = 0;
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(vm2, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
 	KUNIT_EXPECT_TRUE(test, list_empty(&vm2->evict.list));
 
-	drm_gpuvm_bo_put(bo1);
-	drm_gpuvm_bo_put(bo2);
-	dma_resv_unlock(a->resv);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo1));
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo2));
+	KUNIT_EXPECT_TRUE(test, list_empty(&vm2->extobj.list));
+	drm_exec_fini(&exec);
 	t->vm_freed = false;
 	drm_gpuvm_put(vm2);
 	KUNIT_EXPECT_TRUE(test, t->vm_freed);
 	t->vm_freed = false;
+}
+
+/*
+ * The validate callback changes the evicted list under the walk: the first
+ * call un-evicts a vm_bo not yet visited (it is not visited) and evicts
+ * another (it waits for the next validate).
+ */
+static void drm_test_gpuvm_validate_list_changes(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
+	struct drm_gem_object *c = &t->objs[OBJ_C];
+	struct drm_gem_object *objs[3] = { t->r_obj, a, b };
+	bool resv = *(const bool *)test->param_value;
+	struct drm_gpuvm_bo *bo_a, *bo_b, *bo_c;
+	struct drm_exec exec;
+
+	setup_mode(t, resv);
+	memset(&vlog, 0, sizeof(vlog));
+	lock_objs(test, &exec, objs, 3);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	bo_b = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	bo_c = drm_gpuvm_bo_obtain(t->gpuvm, c);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_b);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_c);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	drm_gpuvm_bo_extobj_add(bo_b);
+
+	/* C (private) is listed first in both modes, then A. */
+	drm_gpuvm_bo_evict(bo_c, true);
+	drm_gpuvm_bo_evict(bo_a, true);
+	vlog.unevict_other = bo_a;
+	vlog.evict_other = bo_b;
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 1);
+	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[0], bo_c);
+	KUNIT_EXPECT_FALSE(test, bo_a->evicted);
+	KUNIT_EXPECT_TRUE(test, bo_b->evicted);
+	KUNIT_EXPECT_TRUE(test, bo_c->evicted);
+	KUNIT_EXPECT_TRUE(test, list_empty(&bo_a->list.entry.evict));
+	KUNIT_EXPECT_EQ(test, count_list(&t->gpuvm->evict.list), resv ? 1 : 2);
+
+	memset(&vlog, 0, sizeof(vlog));
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, 2);
+	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[0], bo_c);
+	KUNIT_EXPECT_PTR_EQ(test, vlog.seen[1], bo_b);
+
+	drm_gpuvm_bo_put(bo_a);
+	drm_gpuvm_bo_put(bo_b);
+	drm_gpuvm_bo_put(bo_c);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	drm_exec_fini(&exec);
 }
 
 /*
@@ -1891,20 +2191,24 @@ static void drm_test_gpuvm_exec_lock(struct kunit *test)
 		.vm = t->gpuvm,
 		.num_fences = 1,
 	};
+	struct drm_gem_object *objs[3] = { t->r_obj, a, b };
 	struct drm_gpuvm_bo *bo_a, *bo_b;
 	struct dma_resv_iter cursor;
 	struct dma_fence *fence, *f;
 	struct drm_gem_object *obj;
+	struct drm_exec exec;
 	int n;
 
-	dma_resv_lock(a->resv, NULL);
+	setup_mode(t, *(const bool *)test->param_value);
+	vm_exec.vm = t->gpuvm;
+	lock_objs(test, &exec, objs, 3);
 	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
-	drm_gpuvm_bo_extobj_add(bo_a);
-	dma_resv_unlock(a->resv);
-	dma_resv_lock(b->resv, NULL);
 	bo_b = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_b);
+	drm_gpuvm_bo_extobj_add(bo_a);
 	drm_gpuvm_bo_extobj_add(bo_b);
-	dma_resv_unlock(b->resv);
+	drm_exec_fini(&exec);
 
 	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock_array(&vm_exec, extra, 1), 0);
 	n = 0;
@@ -1946,14 +2250,383 @@ static void drm_test_gpuvm_exec_lock(struct kunit *test)
 
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(a->resv));
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(drm_gpuvm_resv(t->gpuvm)));
-	extra[0] = a;
-	lock_objs(test, &vm_exec.exec, extra, 1);
+	lock_objs(test, &exec, objs, 3);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_a));
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_b));
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	drm_exec_fini(&exec);
+}
+
+/* Checks the objects @exec holds, in locking order. */
+static void locked_are(struct kunit *test, struct drm_exec *exec,
+		       struct drm_gem_object *const *exp, unsigned int n)
+{
+	struct drm_gem_object *obj;
+	unsigned int i = 0;
+
+	drm_exec_for_each_locked_object(exec, obj) {
+		if (i < n)
+			KUNIT_EXPECT_PTR_EQ_MSG(test, obj, exp[i],
+						"locked object %u", i);
+		KUNIT_EXPECT_TRUE(test, dma_resv_held(obj->resv));
+		i++;
+	}
+	KUNIT_EXPECT_EQ(test, i, n);
+}
+
+/*
+ * drm_gpuvm_prepare_range() locks the objects mapped in an interval, once
+ * each, skipping sparse mappings; drm_gpuvm_exec_lock_range() adds the VM
+ * and its external objects.
+ */
+static void drm_test_gpuvm_exec_lock_range(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 0, 2, OBJ_A, 0 }, { 2, 2, OBJ_C, 0 }, { 4, 2, OBJ_A, 4 },
+		{ 6, 2, OBJ_NONE, 0 }, { 12, 4, OBJ_B, 0 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
+	struct drm_gem_object *c = &t->objs[OBJ_C], *d = &t->objs[OBJ_D];
+	struct drm_gem_object *objs[2] = { t->r_obj, d };
+	struct drm_gpuvm_exec vm_exec = {
+		.flags = DRM_EXEC_IGNORE_DUPLICATES,
+		.num_fences = 1,
+	};
+	struct drm_gem_object *exp[3];
+	struct drm_gpuvm_bo *bo_d;
+	struct drm_exec exec;
+	int ret = 0;
+
+	setup_mode(t, *(const bool *)test->param_value);
+	vm_exec.vm = t->gpuvm;
+	space_build(t, m, ARRAY_SIZE(m));
+
+	/* A is mapped twice: the second lock is a duplicate. */
+	drm_exec_init(&exec, DRM_EXEC_IGNORE_DUPLICATES, 0);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_gpuvm_prepare_range(t->gpuvm, &exec, 0, 10 * PG, 1);
+		drm_exec_retry_on_contention(&exec);
+	}
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	exp[0] = a;
+	exp[1] = c;
+	locked_are(test, &exec, exp, 2);
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(b->resv));
+	drm_exec_fini(&exec);
+
+	/* D is an external object of the VM without a mapping. */
+	lock_objs(test, &exec, objs, 2);
+	bo_d = drm_gpuvm_bo_obtain(t->gpuvm, d);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_d);
+	drm_gpuvm_bo_extobj_add(bo_d);
+	drm_exec_fini(&exec);
+
+	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock_range(&vm_exec, 12 * PG,
+							4 * PG), 0);
+	exp[0] = t->r_obj;
+	exp[1] = d;
+	exp[2] = b;
+	locked_are(test, &vm_exec.exec, exp, 3);
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(a->resv));
+	drm_gpuvm_exec_unlock(&vm_exec);
+
+	/* A bad interval: -EINVAL and nothing left locked. */
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_exec_lock_range(&vm_exec, 4 * PG, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_exec_lock_range(&vm_exec, 4 * PG,
+							U64_MAX), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(drm_gpuvm_resv(t->gpuvm)));
+	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(d->resv));
+
+	lock_objs(test, &exec, objs, 2);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_d));
+	drm_exec_fini(&exec);
+}
+
+/* A second thread holding an object under an older ww ticket. */
+struct contender {
+	struct drm_gem_object *obj;
+	struct task_struct *waiter;	/* the test, which must back off */
+	const int *attempts;		/* its attempts at locking @obj */
+	struct completion held;
+	struct completion done;
+	bool saw_wait;
+};
+
+static int contender_fn(void *arg)
+{
+	struct contender *c = arg;
+	unsigned long timeout = jiffies + 10 * HZ;
+	struct ww_acquire_ctx ctx;
+	int ret;
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	ret = dma_resv_lock(c->obj->resv, &ctx);
+	complete(&c->held);
+	/*
+	 * Keep the lock until the younger transaction has tried it (and got
+	 * -EDEADLK, as it holds other locks) and then sleeps waiting for it
+	 * with nothing else held; only then let it go.
+	 */
+	while (time_before(jiffies, timeout) &&
+	       !(READ_ONCE(*c->attempts) > 0 &&
+		 READ_ONCE(c->waiter->__state) == TASK_UNINTERRUPTIBLE))
+		usleep_range(500, 1000);
+	c->saw_wait = !ret && time_before(jiffies, timeout);
+	if (!ret)
+		dma_resv_unlock(c->obj->resv);
+	ww_acquire_fini(&ctx);
+	complete(&c->done);
+	return 0;
+}
+
+/* The extra callback of drm_gpuvm_exec_lock(), counting its calls. */
+struct extra_lock {
+	struct drm_gem_object *obj;
+	int calls;
+};
+
+static int extra_lock_fn(struct drm_gpuvm_exec *vm_exec)
+{
+	struct extra_lock *x = vm_exec->extra.priv;
+
+	x->calls++;
+	return drm_exec_prepare_obj(&vm_exec->exec, x->obj,
+				    vm_exec->num_fences);
+}
+
+/*
+ * Another thread holds D, which the extra callback locks, under an older
+ * ticket: the transaction gets -EDEADLK, drops everything, waits for D
+ * and runs again; drm_gpuvm_exec_lock() still succeeds.
+ */
+static void drm_test_gpuvm_exec_contention(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *d = &t->objs[OBJ_D];
+	struct drm_gem_object *objs[2] = { t->r_obj, a };
+	struct extra_lock x = { .obj = d };
+	struct drm_gpuvm_exec vm_exec = {
+		.flags = DRM_EXEC_IGNORE_DUPLICATES,
+		.num_fences = 1,
+		.extra = { .fn = extra_lock_fn, .priv = &x },
+	};
+	struct contender c = {
+		.obj = d,
+		.waiter = current,
+		.attempts = &x.calls,
+	};
+	struct drm_gem_object *exp[3];
+	struct task_struct *task;
+	struct drm_gpuvm_bo *bo_a;
+	struct drm_exec exec;
+
+	setup_mode(t, *(const bool *)test->param_value);
+	vm_exec.vm = t->gpuvm;
+	lock_objs(test, &exec, objs, 2);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	drm_exec_fini(&exec);
+
+	init_completion(&c.held);
+	init_completion(&c.done);
+	task = kthread_run(contender_fn, &c, "gpuvm-contender");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wait_for_completion(&c.held);
+
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_exec_lock(&vm_exec), 0);
+	wait_for_completion(&c.done);
+	KUNIT_EXPECT_TRUE(test, c.saw_wait);
+	/* Two passes: the first ended in -EDEADLK at D. */
+	KUNIT_EXPECT_EQ(test, x.calls, 2);
+	/*
+	 * drm_exec takes D first in the second pass but lists it where the
+	 * transaction asks for it: the order is that of a first pass.
+	 */
+	exp[0] = t->r_obj;
+	exp[1] = a;
+	exp[2] = d;
+	locked_are(test, &vm_exec.exec, exp, 3);
+	drm_gpuvm_exec_unlock(&vm_exec);
+
+	lock_objs(test, &exec, objs, 2);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_a));
+	drm_exec_fini(&exec);
+}
+
+/* List operations that need the VM's dma-resv in resv-protected mode. */
+enum resv_op { ROP_EXTOBJ_ADD, ROP_PREPARE_OBJECTS, ROP_VALIDATE, ROP_PUT };
+
+struct resv_case {
+	const char *name;
+	enum resv_op op;
+};
+
+static const struct resv_case resv_cases[] = {
+	{ "extobj_add", ROP_EXTOBJ_ADD },
+	{ "prepare_objects", ROP_PREPARE_OBJECTS },
+	{ "validate", ROP_VALIDATE },
+	{ "last put of a listed vm_bo", ROP_PUT },
+};
+
+static void resv_case_desc(const struct resv_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(resv_assert, resv_cases, resv_case_desc);
+
+/*
+ * In %DRM_GPUVM_RESV_PROTECTED mode each list operation asserts that the
+ * VM's dma-resv is held: called without it, lockdep warns. The harness
+ * fails the run if an announced warning does not come.
+ */
+static void drm_test_gpuvm_resv_asserts(struct kunit *test)
+{
+	const struct resv_case *rc = test->param_value;
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct drm_gem_object *objs[2] = { t->r_obj, a };
+	struct drm_gpuvm_bo *bo_a;
+	struct drm_exec exec;
+	int ret = 0;
+
+	setup_mode(t, true);
+	lock_objs(test, &exec, objs, 2);
+	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
+	drm_gpuvm_bo_extobj_add(bo_a);
+	drm_exec_fini(&exec);
+
+	kunit_info(test, "expect-warning: %s without the VM's dma-resv\n",
+		   rc->name);
+	switch (rc->op) {
+	case ROP_EXTOBJ_ADD:
+		drm_gpuvm_bo_extobj_add(bo_a);
+		break;
+	case ROP_PREPARE_OBJECTS:
+		drm_exec_init(&exec, 0, 0);
+		drm_exec_until_all_locked(&exec) {
+			ret = drm_gpuvm_prepare_objects(t->gpuvm, &exec, 1);
+			drm_exec_retry_on_contention(&exec);
+		}
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		drm_exec_fini(&exec);
+		break;
+	case ROP_VALIDATE:
+		lock_objs(test, &exec, &a, 1);
+		KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(t->gpuvm, &exec), 0);
+		drm_exec_fini(&exec);
+		break;
+	case ROP_PUT:
+		dma_resv_lock(a->resv, NULL);
+		KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_a));
+		dma_resv_unlock(a->resv);
+		bo_a = NULL;
+		break;
+	}
+	kunit_info(test, "expect-warning-end\n");
+
+	lock_objs(test, &exec, objs, 2);
 	drm_gpuvm_bo_put(bo_a);
-	drm_exec_fini(&vm_exec.exec);
-	extra[0] = b;
-	lock_objs(test, &vm_exec.exec, extra, 1);
-	drm_gpuvm_bo_put(bo_b);
-	drm_exec_fini(&vm_exec.exec);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	drm_exec_fini(&exec);
+}
+
+/* A thread adding and removing external, evicted vm_bos in a loop. */
+struct churner {
+	struct gpuvm_test *t;
+	struct drm_gem_object *objs[2];
+	int rounds;
+	struct completion done;
+};
+
+static int churn_fn(void *arg)
+{
+	struct churner *c = arg;
+	struct drm_gpuvm *vm = c->t->gpuvm;
+	struct drm_gpuvm_bo *vm_bo;
+	int i;
+
+	/* The test's allocation stubs count this thread's allocations too. */
+	current->kunit_test = c->t->test;
+	for (i = 0; i < c->rounds; i++) {
+		struct drm_gem_object *obj = c->objs[i % 2];
+
+		dma_resv_lock(obj->resv, NULL);
+		vm_bo = drm_gpuvm_bo_obtain(vm, obj);
+		if (!IS_ERR(vm_bo)) {
+			drm_gpuvm_bo_extobj_add(vm_bo);
+			drm_gpuvm_bo_evict(vm_bo, true);
+		}
+		dma_resv_unlock(obj->resv);
+		cond_resched();
+		dma_resv_lock(obj->resv, NULL);
+		if (!IS_ERR(vm_bo)) {
+			drm_gpuvm_bo_evict(vm_bo, false);
+			drm_gpuvm_bo_put(vm_bo);
+		}
+		dma_resv_unlock(obj->resv);
+	}
+	current->kunit_test = NULL;
+	complete(&c->done);
+	return 0;
+}
+
+#define CHURN_ROUNDS 2000
+
+/*
+ * Spinlock mode: while another thread keeps adding and freeing external,
+ * evicted vm_bos, drm_gpuvm_exec_lock() walks the external-object list
+ * again and again. The lists come out empty and nothing leaks; KASAN and
+ * list debugging watch the walk.
+ */
+static void drm_test_gpuvm_concurrent_lists(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct churner c = {
+		.t = t,
+		.objs = { &t->objs[OBJ_B], &t->objs[OBJ_D] },
+		.rounds = CHURN_ROUNDS,
+	};
+	struct drm_gpuvm_exec vm_exec = { .num_fences = 1 };
+	struct task_struct *task;
+	struct drm_gem_object *obj;
+	int walks = 0, seen = 0, n;
+
+	vm_replace(t, 0, &bare_ops);
+	vm_exec.vm = t->gpuvm;
+	init_completion(&c.done);
+	task = kthread_run(churn_fn, &c, "gpuvm-churn");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+
+	while (!completion_done(&c.done)) {
+		if (drm_gpuvm_exec_lock(&vm_exec)) {
+			KUNIT_FAIL(test, "exec_lock failed in walk %d", walks);
+			break;
+		}
+		n = 0;
+		drm_exec_for_each_locked_object(&vm_exec.exec, obj)
+			n++;
+		if (n > 1)
+			seen++;
+		drm_gpuvm_exec_unlock(&vm_exec);
+		walks++;
+		cond_resched();
+	}
+	wait_for_completion(&c.done);
+	kunit_info(test, "%d walks, %d found a churned object listed\n",
+		   walks, seen);
+
+	KUNIT_EXPECT_GT(test, walks, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->objs[OBJ_B].gpuva.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->objs[OBJ_D].gpuva.list));
+	KUNIT_EXPECT_EQ(test, kref_read(&t->gpuvm->kref), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), 1);	/* r_obj */
 }
 
 /* ---- Suite -------------------------------------------------------------- */
@@ -1967,6 +2640,7 @@ static struct kunit_case drm_gpuvm_core_tests[] = {
 	KUNIT_CASE(drm_test_gpuvm_insert_overlap),
 	KUNIT_CASE(drm_test_gpuvm_reserved_node),
 	KUNIT_CASE(drm_test_gpuvm_op_alloc_failure),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_alloc_failure, alloc_gen_params),
 	KUNIT_CASE(drm_test_gpuvm_callback_error),
 	KUNIT_CASE(drm_test_gpuvm_prefetch),
 	KUNIT_CASE(drm_test_gpuvm_remap_to_unmap_range),
@@ -1983,14 +2657,21 @@ static struct kunit_suite drm_gpuvm_core_suite = {
 
 static struct kunit_case drm_gpuvm_bo_tests[] = {
 	KUNIT_CASE(drm_test_gpuvm_bo_obtain),
+	KUNIT_CASE(drm_test_gpuvm_bo_library_alloc),
 	KUNIT_CASE(drm_test_gpuvm_bo_obtain_prealloc),
 	KUNIT_CASE(drm_test_gpuvm_bo_holds_vm),
 	KUNIT_CASE(drm_test_gpuvm_link_flow),
 	KUNIT_CASE(drm_test_gpuvm_link_wrong_obj),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_extobj, lock_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_evict_validate, lock_mode_gen_params),
-	KUNIT_CASE(drm_test_gpuvm_gem_evict_two_vms),
-	KUNIT_CASE(drm_test_gpuvm_exec_lock),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_validate_list_changes,
+			 lock_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_gem_evict_two_vms, lock_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_lock, lock_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_lock_range, lock_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_contention, lock_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_test_gpuvm_resv_asserts, resv_assert_gen_params),
+	KUNIT_CASE_SLOW(drm_test_gpuvm_concurrent_lists),
 	{}
 };
 
@@ -2003,5 +2684,6 @@ static struct kunit_suite drm_gpuvm_bo_suite = {
 
 kunit_test_suites(&drm_gpuvm_core_suite, &drm_gpuvm_bo_suite);
 
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit tests for the DRM GPU VA manager");
 MODULE_LICENSE("Dual MIT/GPL");
