@@ -16,8 +16,10 @@
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/prandom.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
+#include <drm/drm_debugfs.h>
 #include <drm/drm_device.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_exec.h>
@@ -1508,18 +1510,18 @@ struct page_model {
 	u64 offset;	/* object page of this address */
 };
 
-static bool model_matches(struct gpuvm_test *t, const struct page_model *pm,
-			  u64 seed, int step)
+static bool model_matches(struct gpuvm_test *t, struct drm_gpuvm *gpuvm,
+			  const struct page_model *pm, u64 seed, int step)
 {
 	struct drm_gpuva *va;
 	bool covered[RND_PAGES] = {};
 	u64 p;
 
-	drm_gpuvm_for_each_va(va, t->gpuvm) {
+	drm_gpuvm_for_each_va(va, gpuvm) {
 		u64 first = va->va.addr / PG, n = va->va.range / PG;
 		int obj = va->gem.obj ? va->gem.obj - t->objs : OBJ_NONE;
 
-		if (va == &t->gpuvm->kernel_alloc_node)
+		if (va == &gpuvm->kernel_alloc_node)
 			continue;
 		for (p = first; p < first + n; p++) {
 			if (p >= RND_PAGES || covered[p] || pm[p].obj != obj ||
@@ -1613,7 +1615,7 @@ static void drm_test_gpuvm_random(struct kunit *test)
 			pm[p].obj = map ? obj : -1;
 			pm[p].offset = offset + (p - addr);
 		}
-		if (!model_matches(t, pm, RND_SEED, step))
+		if (!model_matches(t, t->gpuvm, pm, RND_SEED, step))
 			return;
 	}
 	KUNIT_EXPECT_EQ(test, t->ops_live, 0);
@@ -2213,7 +2215,7 @@ static void drm_test_gpuvm_exec_lock(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock_array(&vm_exec, extra, 1), 0);
 	n = 0;
 	drm_exec_for_each_locked_object(&vm_exec.exec, obj) {
-		KUNIT_EXPECT_TRUE(test, dma_resv_held(obj->resv));
+		KUNIT_EXPECT_TRUE(test, dma_resv_is_locked(obj->resv));
 		n++;
 	}
 	KUNIT_EXPECT_EQ(test, n, 4);	/* VM resv, A, B, D */
@@ -2268,7 +2270,7 @@ static void locked_are(struct kunit *test, struct drm_exec *exec,
 		if (i < n)
 			KUNIT_EXPECT_PTR_EQ_MSG(test, obj, exp[i],
 						"locked object %u", i);
-		KUNIT_EXPECT_TRUE(test, dma_resv_held(obj->resv));
+		KUNIT_EXPECT_TRUE(test, dma_resv_is_locked(obj->resv));
 		i++;
 	}
 	KUNIT_EXPECT_EQ(test, i, n);
@@ -2562,8 +2564,11 @@ static int churn_fn(void *arg)
 			drm_gpuvm_bo_evict(vm_bo, true);
 		}
 		dma_resv_unlock(obj->resv);
-		cond_resched();
+		/* Listed: let the walker see it... */
+		usleep_range(100, 200);
 		dma_resv_lock(obj->resv, NULL);
+		/* ...and block on the object in the middle of its walk. */
+		usleep_range(100, 200);
 		if (!IS_ERR(vm_bo)) {
 			drm_gpuvm_bo_evict(vm_bo, false);
 			drm_gpuvm_bo_put(vm_bo);
@@ -2575,7 +2580,7 @@ static int churn_fn(void *arg)
 	return 0;
 }
 
-#define CHURN_ROUNDS 2000
+#define CHURN_ROUNDS 500
 
 /*
  * Spinlock mode: while another thread keeps adding and freeing external,
@@ -2620,13 +2625,916 @@ static void drm_test_gpuvm_concurrent_lists(struct kunit *test)
 	kunit_info(test, "%d walks, %d found a churned object listed\n",
 		   walks, seen);
 
-	KUNIT_EXPECT_GT(test, walks, 0);
+	KUNIT_EXPECT_GT(test, seen, 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->evict.list));
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->objs[OBJ_B].gpuva.list));
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->objs[OBJ_D].gpuva.list));
 	KUNIT_EXPECT_EQ(test, kref_read(&t->gpuvm->kref), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), 1);	/* r_obj */
+}
+
+/* ---- Driver flows -------------------------------------------------------- */
+
+/*
+ * Each scenario replays how one in-tree driver drives GPUVM from its
+ * VM_BIND path, with the fixture's objects and the public API only, and
+ * checks the VA space against a page model after every job. Teardown
+ * unmaps everything; the fixture's exit then proves nothing leaked.
+ */
+
+#define DRV_JOBS 40
+#define DRV_JOB_MAX 3
+#define DRV_DEAD_MAX (DRV_JOB_MAX * 16)
+#define DRV_SEED 0xbb67ae8584caa73bull
+
+/* One bind request, in pages. */
+struct drv_bind {
+	bool map;
+	u64 addr;
+	u64 n;
+	int obj;
+	u64 offset;
+};
+
+/* A VM as a driver holds it, and the model of what it should map. */
+struct drv_vm {
+	struct gpuvm_test *t;
+	struct drm_gpuvm *vm;
+	struct page_model pm[RND_PAGES];
+	int jobs;
+	bool flags;		/* xe: DRM_GPUVA_SPARSE and a user bit on B */
+};
+
+static void drv_vm_init(struct drv_vm *d, struct gpuvm_test *t,
+			struct drm_gpuvm *vm)
+{
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	d->t = t;
+	d->vm = vm;
+	for (i = 0; i < RND_PAGES; i++)
+		d->pm[i].obj = -1;
+}
+
+static void drv_random_bind(struct rnd_state *rnd, struct drv_bind *b,
+			    bool sparse)
+{
+	b->addr = prandom_u32_state(rnd) % RND_PAGES;
+	b->n = 1 + prandom_u32_state(rnd) %
+		   min_t(u64, 10, RND_PAGES - b->addr);
+	b->map = prandom_u32_state(rnd) % 3;
+	b->obj = OBJ_A + prandom_u32_state(rnd) % (OBJ_COUNT - OBJ_A);
+	if (sparse && !(prandom_u32_state(rnd) % 5))
+		b->obj = OBJ_NONE;
+	b->offset = prandom_u32_state(rnd) % 4;
+}
+
+static void drv_model_apply(struct drv_vm *d, const struct drv_bind *b)
+{
+	u64 p;
+
+	for (p = b->addr; p < b->addr + b->n; p++) {
+		d->pm[p].obj = b->map ? b->obj : -1;
+		d->pm[p].offset = b->offset + (p - b->addr);
+	}
+}
+
+/* The flags xe keeps on its mappings, as a function of the object. */
+static unsigned long drv_flags_for(struct drv_vm *d, struct drm_gem_object *obj)
+{
+	if (!d->flags)
+		return 0;
+	if (!obj)
+		return DRM_GPUVA_SPARSE;
+	return obj == &d->t->objs[OBJ_B] ? DRM_GPUVA_USERBITS : 0;
+}
+
+/*
+ * The space matches the model; every mapping of an object is linked to the
+ * vm_bo of its pair and carries the flags the driver gave it; each vm_bo
+ * lists exactly its mappings.
+ */
+static bool drv_check(struct drv_vm *d)
+{
+	struct gpuvm_test *t = d->t;
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva *va;
+	int mapped = 0, listed = 0, i;
+
+	if (!model_matches(t, d->vm, d->pm, DRV_SEED, d->jobs))
+		return false;
+	drm_gpuvm_for_each_va(va, d->vm) {
+		if (va == &d->vm->kernel_alloc_node)
+			continue;
+		if (va->flags != drv_flags_for(d, va->gem.obj)) {
+			KUNIT_FAIL(t->test, "job %d: flags %#lx at %#llx",
+				   d->jobs, (unsigned long)va->flags,
+				   va->va.addr);
+			return false;
+		}
+		if (!va->gem.obj)
+			continue;
+		mapped++;
+		if (!va->vm_bo || va->vm_bo->vm != d->vm ||
+		    va->vm_bo->obj != va->gem.obj) {
+			KUNIT_FAIL(t->test, "job %d: mapping at %#llx badly linked",
+				   d->jobs, va->va.addr);
+			return false;
+		}
+	}
+	/* Read without the locks: the test is the only thread. */
+	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		int pairs = 0;
+
+		list_for_each_entry(vm_bo, &t->objs[i].gpuva.list,
+				    list.entry.gem) {
+			if (vm_bo->vm != d->vm)
+				continue;
+			listed += count_list(&vm_bo->list.gpuva);
+			pairs++;
+		}
+		if (pairs > 1) {
+			KUNIT_FAIL(t->test, "job %d: %d vm_bos for object %d",
+				   d->jobs, pairs, i);
+			return false;
+		}
+	}
+	if (listed != mapped) {
+		KUNIT_FAIL(t->test, "job %d: %d mappings, %d linked", d->jobs,
+			   mapped, listed);
+		return false;
+	}
+	return true;
+}
+
+/* Locks the VM's resv and every fixture object, as a job touching any may. */
+static void drv_lock_all(struct drv_vm *d, struct drm_exec *exec)
+{
+	struct gpuvm_test *t = d->t;
+	struct drm_gem_object *objs[OBJ_COUNT];
+	int i;
+
+	objs[0] = t->r_obj;
+	for (i = OBJ_A; i < OBJ_COUNT; i++)
+		objs[i] = &t->objs[i];
+	lock_objs(t->test, exec, objs, OBJ_COUNT);
+}
+
+/* ---- The ops-list flow: nouveau and xe ---- */
+
+/*
+ * One job: per bind, obtain the vm_bo, plan, apply at once (later binds
+ * of the job see the result), linking new mappings; removed ones are
+ * unlinked and freed in cleanup. A failing bind unwinds the whole job in
+ * reverse. Objects stay locked for the job, as nouveau's exec does.
+ */
+struct list_job {
+	struct drv_vm *d;
+	struct drm_gpuva_ops *ops[DRV_JOB_MAX];
+	struct drm_gpuvm_bo *vm_bo[DRV_JOB_MAX];
+	struct drm_gpuva *dead[DRV_DEAD_MAX];
+	int ndead;
+};
+
+static void list_apply(struct list_job *j, struct drm_gpuva_op *op,
+		       struct drm_gpuvm_bo *vm_bo)
+{
+	struct drv_vm *d = j->d;
+	struct drm_gpuva *va, *prev = NULL, *next = NULL;
+
+	switch (op->op) {
+	case DRM_GPUVA_OP_MAP:
+		va = va_new(d->t);
+		drm_gpuva_map(d->vm, va, &op->map);
+		va->flags = drv_flags_for(d, va->gem.obj);
+		drm_gpuva_link(va, vm_bo);
+		break;
+	case DRM_GPUVA_OP_REMAP:
+		va = op->remap.unmap->va;
+		if (op->remap.prev)
+			prev = va_new(d->t);
+		if (op->remap.next)
+			next = va_new(d->t);
+		drm_gpuva_remap(prev, next, &op->remap);
+		if (prev) {
+			prev->flags = va->flags;
+			drm_gpuva_link(prev, va->vm_bo);
+		}
+		if (next) {
+			next->flags = va->flags;
+			drm_gpuva_link(next, va->vm_bo);
+		}
+		j->dead[j->ndead++] = va;
+		break;
+	case DRM_GPUVA_OP_UNMAP:
+		drm_gpuva_unmap(&op->unmap);
+		j->dead[j->ndead++] = op->unmap.va;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Removes and frees the mapping a MAP or REMAP piece created. */
+static void list_drop_new(struct list_job *j, const struct drm_gpuva_op_map *m)
+{
+	struct drm_gpuva *va = drm_gpuva_find(j->d->vm, m->va.addr, m->va.range);
+
+	KUNIT_ASSERT_NOT_NULL(j->d->t->test, va);
+	drm_gpuva_remove(va);
+	drm_gpuva_unlink(va);
+	va_free(j->d->t, va);
+}
+
+static void list_unwind(struct list_job *j, struct drm_gpuva_op *op)
+{
+	struct kunit *test = j->d->t->test;
+
+	switch (op->op) {
+	case DRM_GPUVA_OP_MAP:
+		list_drop_new(j, &op->map);
+		break;
+	case DRM_GPUVA_OP_REMAP:
+		if (op->remap.prev)
+			list_drop_new(j, op->remap.prev);
+		if (op->remap.next)
+			list_drop_new(j, op->remap.next);
+		KUNIT_ASSERT_EQ(test, drm_gpuva_insert(j->d->vm,
+						       op->remap.unmap->va), 0);
+		j->ndead--;
+		break;
+	case DRM_GPUVA_OP_UNMAP:
+		KUNIT_ASSERT_EQ(test, drm_gpuva_insert(j->d->vm, op->unmap.va),
+				0);
+		j->ndead--;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Runs a job; the bind numbered @fail_bind fails before its last step. */
+static int list_job_run(struct drv_vm *d, const struct drv_bind *b, int nb,
+			int fail_bind)
+{
+	struct gpuvm_test *t = d->t;
+	struct list_job j = { .d = d };
+	struct drm_gpuva_op *op;
+	struct drm_exec exec;
+	int i, k, ret = 0;
+
+	drv_lock_all(d, &exec);
+	for (i = 0; i < nb; i++) {
+		struct drm_gem_object *obj = b[i].map ? obj_of(t, b[i].obj) : NULL;
+
+		if (obj) {
+			j.vm_bo[i] = drm_gpuvm_bo_obtain(d->vm, obj);
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(t->test, j.vm_bo[i]);
+			drm_gpuvm_bo_extobj_add(j.vm_bo[i]);
+		}
+		if (b[i].map)
+			j.ops[i] = drm_gpuvm_sm_map_ops_create(d->vm,
+							       b[i].addr * PG,
+							       b[i].n * PG, obj,
+							       b[i].offset * PG);
+		else
+			j.ops[i] = drm_gpuvm_sm_unmap_ops_create(d->vm,
+								 b[i].addr * PG,
+								 b[i].n * PG);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(t->test, j.ops[i]);
+
+		/* The failing bind fails at its last step, not applied. */
+		drm_gpuva_for_each_op(op, j.ops[i]) {
+			if (i == fail_bind && list_is_last(&op->entry,
+							   &j.ops[i]->list))
+				break;
+			list_apply(&j, op, j.vm_bo[i]);
+		}
+		if (i == fail_bind) {
+			ret = -EIO;
+			break;
+		}
+	}
+
+	if (ret) {
+		/* Back out the failed bind from the step before, then the rest. */
+		if (!list_empty(&j.ops[i]->list)) {
+			op = list_last_entry(&j.ops[i]->list,
+					     struct drm_gpuva_op, entry);
+			op = list_prev_entry(op, entry);
+			drm_gpuva_for_each_op_from_reverse(op, j.ops[i])
+				list_unwind(&j, op);
+		}
+		for (k = i - 1; k >= 0; k--)
+			drm_gpuva_for_each_op_reverse(op, j.ops[k])
+				list_unwind(&j, op);
+		KUNIT_EXPECT_EQ(t->test, j.ndead, 0);
+	}
+
+	for (k = 0; k < j.ndead; k++) {
+		drm_gpuva_unlink(j.dead[k]);
+		va_free(t, j.dead[k]);
+	}
+	for (k = 0; k < nb; k++) {
+		drm_gpuva_ops_free(d->vm, j.ops[k]);
+		drm_gpuvm_bo_put(j.vm_bo[k]);
+	}
+	drm_exec_fini(&exec);
+
+	if (!ret)
+		for (i = 0; i < nb; i++)
+			drv_model_apply(d, &b[i]);
+	d->jobs++;
+	return ret;
+}
+
+/* Unmaps the whole space in one job and checks it is empty. */
+static void list_teardown(struct drv_vm *d)
+{
+	struct drv_bind all = { .map = false, .addr = 0, .n = RND_PAGES };
+
+	KUNIT_EXPECT_EQ(d->t->test, list_job_run(d, &all, 1, -1), 0);
+	drv_check(d);
+}
+
+/* Runs DRV_JOBS random jobs of up to three binds; every 7th one fails. */
+static void list_random_jobs(struct drv_vm *d, struct rnd_state *rnd,
+			     bool sparse)
+{
+	struct drv_bind b[DRV_JOB_MAX];
+	int i, k, nb, failed = 0;
+
+	for (i = 0; i < DRV_JOBS; i++) {
+		nb = 1 + prandom_u32_state(rnd) % DRV_JOB_MAX;
+		for (k = 0; k < nb; k++)
+			drv_random_bind(rnd, &b[k], sparse);
+		if (list_job_run(d, b, nb, i % 7 == 6 ? nb - 1 : -1))
+			failed++;
+		if (!drv_check(d))
+			return;
+	}
+	KUNIT_EXPECT_EQ(d->t->test, failed, DRV_JOBS / 7);
+}
+
+/* nouveau's exec: lock, validate, fence, unlock. Returns validations. */
+static int nouveau_exec(struct drv_vm *d)
+{
+	struct drm_gpuvm_exec vme = {
+		.vm = d->vm,
+		.flags = DRM_EXEC_IGNORE_DUPLICATES,
+		.num_fences = 1,
+	};
+	struct dma_fence *fence = dma_fence_get_stub();
+	int before = vlog.n;
+
+	KUNIT_EXPECT_EQ(d->t->test, drm_gpuvm_exec_lock(&vme), 0);
+	KUNIT_EXPECT_EQ(d->t->test, drm_gpuvm_exec_validate(&vme), 0);
+	drm_gpuvm_exec_resv_add_fence(&vme, fence, DMA_RESV_USAGE_KERNEL,
+				      DMA_RESV_USAGE_BOOKKEEP);
+	drm_gpuvm_exec_unlock(&vme);
+	dma_fence_put(fence);
+	return vlog.n - before;
+}
+
+/*
+ * nouveau: spinlock mode, the ops-list flow with unwinding, two VMs
+ * sharing object A, eviction reported with drm_gpuvm_bo_gem_evict() and
+ * undone by the exec path's validation.
+ */
+static void drm_test_gpuvm_flow_nouveau(struct kunit *test)
+{
+	static const struct drv_bind map_a = { true, 40, 4, OBJ_A, 0 };
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	unsigned int a_refs = gem_refs(a);
+	struct drv_vm *d1, *d2;
+	struct rnd_state rnd;
+
+	d1 = kunit_kzalloc(test, sizeof(*d1), GFP_KERNEL);
+	d2 = kunit_kzalloc(test, sizeof(*d2), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d1);
+	KUNIT_ASSERT_NOT_NULL(test, d2);
+	drv_vm_init(d1, t, t->gpuvm);
+	drv_vm_init(d2, t, vm_create(t, 0));
+	memset(&vlog, 0, sizeof(vlog));
+	vlog.clear = true;
+	prandom_seed_state(&rnd, DRV_SEED);
+
+	list_random_jobs(d1, &rnd, true);
+	list_random_jobs(d2, &rnd, true);
+
+	/* A mapped in both VMs, then evicted: each exec validates it once. */
+	KUNIT_ASSERT_EQ(test, list_job_run(d1, &map_a, 1, -1), 0);
+	KUNIT_ASSERT_EQ(test, list_job_run(d2, &map_a, 1, -1), 0);
+	dma_resv_lock(a->resv, NULL);
+	drm_gpuvm_bo_gem_evict(a, true);
+	dma_resv_unlock(a->resv);
+	KUNIT_EXPECT_EQ(test, nouveau_exec(d1), 1);
+	KUNIT_EXPECT_EQ(test, nouveau_exec(d2), 1);
+	KUNIT_EXPECT_EQ(test, nouveau_exec(d1), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&d1->vm->evict.list));
+
+	list_teardown(d1);
+	list_teardown(d2);
+	KUNIT_EXPECT_TRUE(test, list_empty(&d1->vm->extobj.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+	KUNIT_EXPECT_EQ(test, gem_refs(a), a_refs);
+	KUNIT_EXPECT_EQ(test, kref_read(&d2->vm->kref), 1);
+	t->vm_freed = false;
+	drm_gpuvm_put(d2->vm);
+	KUNIT_EXPECT_TRUE(test, t->vm_freed);
+	t->vm_freed = false;
+}
+
+/* xe embeds the op in a larger structure of its own. */
+struct xe_like_op {
+	struct drm_gpuva_op base;
+	u32 tag;
+};
+
+static struct drm_gpuva_op *xe_op_alloc(void)
+{
+	struct xe_like_op *op = kzalloc(sizeof(*op), GFP_KERNEL);
+
+	if (!op)
+		return NULL;
+	op->tag = 0x5845;
+	cur->ops_live++;
+	return &op->base;
+}
+
+static void xe_op_free(struct drm_gpuva_op *op)
+{
+	struct xe_like_op *x = container_of(op, struct xe_like_op, base);
+
+	KUNIT_EXPECT_EQ(cur->test, x->tag, 0x5845);
+	cur->ops_live--;
+	kfree(x);
+}
+
+/* xe's validate writes the evicted state itself. */
+static int xe_validate(struct drm_gpuvm_bo *vm_bo, struct drm_exec *exec)
+{
+	vlog.n++;
+	vm_bo->evicted = false;
+	return 0;
+}
+
+static const struct drm_gpuvm_ops xe_ops = {
+	.vm_free = test_vm_free,
+	.op_alloc = xe_op_alloc,
+	.op_free = xe_op_free,
+	.vm_bo_validate = xe_validate,
+};
+
+/*
+ * xe: resv-protected lists, ops embedded in driver structures, sparse and
+ * driver flag bits kept across splits, prefetch plans, unbinding every
+ * mapping of an object with drm_gpuvm_bo_unmap_ops_create(), eviction
+ * under the object's resv, validation and fencing.
+ */
+static void drm_test_gpuvm_flow_xe(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A], *c = &t->objs[OBJ_C];
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva_ops *ops;
+	struct drm_gpuva_op *op;
+	struct dma_fence *fence;
+	struct drm_gpuva *va;
+	struct drm_exec exec;
+	struct rnd_state rnd;
+	struct drv_vm *d;
+	int n, want;
+	u64 p;
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	vm_replace(t, DRM_GPUVM_RESV_PROTECTED, &xe_ops);
+	drv_vm_init(d, t, t->gpuvm);
+	d->flags = true;
+	prandom_seed_state(&rnd, DRV_SEED ^ 1);
+	list_random_jobs(d, &rnd, true);
+
+	/* Prefetch: one step per mapping overlapping the interval. */
+	ops = drm_gpuvm_prefetch_ops_create(d->vm, 8 * PG, 24 * PG);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	n = 0;
+	drm_gpuva_for_each_op(op, ops) {
+		KUNIT_EXPECT_EQ(test, op->op, DRM_GPUVA_OP_PREFETCH);
+		n++;
+	}
+	want = 0;
+	drm_gpuvm_for_each_va_range(va, d->vm, 8 * PG, 32 * PG)
+		want++;
+	KUNIT_EXPECT_EQ(test, n, want);
+	drm_gpuva_ops_free(d->vm, ops);
+
+	/* Evict A (every VM it is in), then validate and fence. */
+	drv_lock_all(d, &exec);
+	drm_gem_for_each_gpuvm_bo(vm_bo, a)
+		drm_gpuvm_bo_evict(vm_bo, true);
+	memset(&vlog, 0, sizeof(vlog));
+	KUNIT_EXPECT_EQ(test, drm_gpuvm_validate(d->vm, &exec), 0);
+	KUNIT_EXPECT_EQ(test, vlog.n, list_empty(&a->gpuva.list) ? 0 : 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&d->vm->evict.list));
+	fence = dma_fence_get_stub();
+	drm_gpuvm_resv_add_fence(d->vm, &exec, fence, DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
+	dma_fence_put(fence);
+
+	/* C goes away: unbind all its mappings through its vm_bo. */
+	vm_bo = drm_gpuvm_bo_find(d->vm, c);
+	if (vm_bo) {
+		ops = drm_gpuvm_bo_unmap_ops_create(vm_bo);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+		drm_gpuva_for_each_op(op, ops) {
+			va = op->unmap.va;
+			KUNIT_EXPECT_PTR_EQ(test, va->gem.obj, c);
+			drm_gpuva_unmap(&op->unmap);
+			drm_gpuva_unlink(va);
+			va_free(t, va);
+		}
+		drm_gpuva_ops_free(d->vm, ops);
+		KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(vm_bo));
+		for (p = 0; p < RND_PAGES; p++)
+			if (d->pm[p].obj == OBJ_C)
+				d->pm[p].obj = -1;
+	}
+	drm_exec_fini(&exec);
+	drv_check(d);
+	KUNIT_EXPECT_TRUE(test, list_empty(&c->gpuva.list));
+
+	list_teardown(d);
+	KUNIT_EXPECT_TRUE(test, list_empty(&d->vm->extobj.list));
+}
+
+/* ---- The callback flow: panthor and imagination ---- */
+
+/*
+ * What a driver prepares before its critical section: the vm_bo and the
+ * mappings a step may need, so that the steps never allocate.
+ */
+struct cb_job {
+	struct drv_vm *d;
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva *prealloc[3];
+	int used;
+	struct mutex *gpuva_locks;	/* panthor: the object's own lock */
+	int remaps;
+};
+
+static struct drm_gpuva *cb_take(struct cb_job *j)
+{
+	KUNIT_ASSERT_LT(j->d->t->test, j->used, 3);
+	return j->prealloc[j->used++];
+}
+
+static void cb_gpuva_lock(struct cb_job *j, struct drm_gem_object *obj)
+{
+	if (j->gpuva_locks && obj)
+		mutex_lock(&j->gpuva_locks[obj - j->d->t->objs]);
+}
+
+static void cb_gpuva_unlock(struct cb_job *j, struct drm_gem_object *obj)
+{
+	if (j->gpuva_locks && obj)
+		mutex_unlock(&j->gpuva_locks[obj - j->d->t->objs]);
+}
+
+static void cb_unlink_free(struct cb_job *j, struct drm_gpuva *va)
+{
+	struct drm_gem_object *obj = va->gem.obj;
+
+	cb_gpuva_lock(j, obj);
+	drm_gpuva_unlink(va);
+	cb_gpuva_unlock(j, obj);
+	va_free(j->d->t, va);
+}
+
+static int cb_step_map(struct drm_gpuva_op *op, void *priv)
+{
+	struct cb_job *j = priv;
+	struct drm_gpuva *va = cb_take(j);
+
+	drm_gpuva_map(j->d->vm, va, &op->map);
+	cb_gpuva_lock(j, va->gem.obj);
+	drm_gpuva_link(va, j->vm_bo);
+	cb_gpuva_unlock(j, va->gem.obj);
+	return 0;
+}
+
+static int cb_step_remap(struct drm_gpuva_op *op, void *priv)
+{
+	struct cb_job *j = priv;
+	struct drm_gpuva *old = op->remap.unmap->va;
+	struct drm_gpuva *prev = op->remap.prev ? cb_take(j) : NULL;
+	struct drm_gpuva *next = op->remap.next ? cb_take(j) : NULL;
+	u64 start, range, hole_start, hole_end;
+
+	/* The page-table range the driver tears down: between the pieces. */
+	drm_gpuva_op_remap_to_unmap_range(&op->remap, &start, &range);
+	hole_start = prev ? op->remap.prev->va.addr + op->remap.prev->va.range :
+		     old->va.addr;
+	hole_end = next ? op->remap.next->va.addr :
+		   old->va.addr + old->va.range;
+	KUNIT_EXPECT_EQ(j->d->t->test, start, hole_start);
+	KUNIT_EXPECT_EQ(j->d->t->test, range, hole_end - hole_start);
+
+	drm_gpuva_remap(prev, next, &op->remap);
+	cb_gpuva_lock(j, old->gem.obj);
+	if (prev)
+		drm_gpuva_link(prev, old->vm_bo);
+	if (next)
+		drm_gpuva_link(next, old->vm_bo);
+	cb_gpuva_unlock(j, old->gem.obj);
+	cb_unlink_free(j, old);
+	j->remaps++;
+	return 0;
+}
+
+static int cb_step_unmap(struct drm_gpuva_op *op, void *priv)
+{
+	struct cb_job *j = priv;
+	struct drm_gpuva *va = op->unmap.va;
+
+	drm_gpuva_unmap(&op->unmap);
+	cb_unlink_free(j, va);
+	return 0;
+}
+
+static const struct drm_gpuvm_ops cb_ops = {
+	.vm_free = test_vm_free,
+	.vm_bo_validate = test_vm_bo_validate,
+	.sm_step_map = cb_step_map,
+	.sm_step_remap = cb_step_remap,
+	.sm_step_unmap = cb_step_unmap,
+};
+
+/*
+ * panthor's bind: vm_bo and mappings made before the critical section; in
+ * it, under the VM's resv, obtain_prealloc and the split/merge walk with
+ * steps that only use what was prepared; a vm_bo goes with the last
+ * unlink of its mappings.
+ */
+static void panthor_bind(struct drv_vm *d, struct mutex *locks,
+			 const struct drv_bind *b)
+{
+	struct gpuvm_test *t = d->t;
+	struct drm_gem_object *obj = b->map ? obj_of(t, b->obj) : NULL;
+	struct dma_resv *vm_resv = drm_gpuvm_resv(d->vm);
+	struct cb_job j = { .d = d, .gpuva_locks = locks };
+	struct drm_gpuvm_bo *pre = NULL;
+	int i, ret;
+
+	if (obj) {
+		pre = drm_gpuvm_bo_create(d->vm, obj);
+		KUNIT_ASSERT_NOT_NULL(t->test, pre);
+	}
+	for (i = 0; i < 3; i++)
+		j.prealloc[i] = va_new(t);
+
+	dma_resv_lock(vm_resv, NULL);
+	if (obj) {
+		cb_gpuva_lock(&j, obj);
+		j.vm_bo = drm_gpuvm_bo_obtain_prealloc(pre);
+		cb_gpuva_unlock(&j, obj);
+		drm_gpuvm_bo_extobj_add(j.vm_bo);
+	}
+	if (b->map)
+		ret = drm_gpuvm_sm_map(d->vm, &j, b->addr * PG, b->n * PG, obj,
+				       b->offset * PG);
+	else
+		ret = drm_gpuvm_sm_unmap(d->vm, &j, b->addr * PG, b->n * PG);
+	KUNIT_EXPECT_EQ(t->test, ret, 0);
+
+	/* Cleanup: the job's vm_bo reference and what it did not use. */
+	cb_gpuva_lock(&j, obj);
+	drm_gpuvm_bo_put(j.vm_bo);
+	cb_gpuva_unlock(&j, obj);
+	dma_resv_unlock(vm_resv);
+	for (i = j.used; i < 3; i++)
+		va_free(t, j.prealloc[i]);
+
+	drv_model_apply(d, b);
+	d->jobs++;
+}
+
+/*
+ * panthor: resv-protected lists, each object's gpuva list guarded by a
+ * driver mutex (drm_gem_gpuva_set_lock()), preallocation, callbacks.
+ */
+static void drm_test_gpuvm_flow_panthor(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drv_bind all = { .map = false, .addr = 0, .n = RND_PAGES };
+	struct mutex *locks;	/* each object's gpuva lock, as panthor's */
+	struct drv_bind b;
+	struct rnd_state rnd;
+	struct drv_vm *d;
+	int i;
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	locks = kunit_kcalloc(test, OBJ_COUNT, sizeof(*locks), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_ASSERT_NOT_NULL(test, locks);
+	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		mutex_init(&locks[i]);
+		drm_gem_gpuva_set_lock(&t->objs[i], &locks[i]);
+	}
+	vm_replace(t, DRM_GPUVM_RESV_PROTECTED, &cb_ops);
+	drv_vm_init(d, t, t->gpuvm);
+	prandom_seed_state(&rnd, DRV_SEED ^ 2);
+
+	for (i = 0; i < DRV_JOBS * 2; i++) {
+		drv_random_bind(&rnd, &b, false);
+		panthor_bind(d, locks, &b);
+		if (!drv_check(d))
+			break;
+	}
+	panthor_bind(d, locks, &all);
+	drv_check(d);
+	KUNIT_EXPECT_TRUE(test, list_empty(&d->vm->extobj.list));
+	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		KUNIT_EXPECT_TRUE(test, list_empty(&t->objs[i].gpuva.list));
+		mutex_destroy(&locks[i]);
+	}
+}
+
+/* imagination's extra lock callback: the object being bound. */
+static int pvr_lock_cb(struct drm_gpuvm_exec *vm_exec)
+{
+	struct cb_job *j = vm_exec->extra.priv;
+	struct gpuvm_test *t = j->d->t;
+	int i, ret;
+
+	/* The unmap steps touch other objects' lists: lock them all. */
+	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		ret = drm_exec_prepare_obj(&vm_exec->exec, &t->objs[i], 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * imagination: spinlock mode; binds checked with drm_gpuvm_range_valid(),
+ * unbinds only of an exact mapping found with drm_gpuva_find(), locked by
+ * drm_gpuvm_exec_lock() with an extra callback, applied with callbacks.
+ * Returns 0, -EINVAL or -ENOENT as the driver would.
+ */
+static int pvr_bind(struct drv_vm *d, const struct drv_bind *b)
+{
+	struct gpuvm_test *t = d->t;
+	struct drm_gem_object *obj = b->map ? obj_of(t, b->obj) : NULL;
+	struct cb_job j = { .d = d };
+	struct drm_gpuvm_exec vm_exec = {
+		.vm = d->vm,
+		.flags = DRM_EXEC_IGNORE_DUPLICATES,
+		.num_fences = 1,
+		.extra = { .fn = pvr_lock_cb, .priv = &j },
+	};
+	int i, ret;
+
+	if (!drm_gpuvm_range_valid(d->vm, b->addr * PG, b->n * PG))
+		return -EINVAL;
+	if (!b->map && !drm_gpuva_find(d->vm, b->addr * PG, b->n * PG))
+		return -ENOENT;
+	for (i = 0; i < 3; i++)
+		j.prealloc[i] = va_new(t);
+
+	ret = drm_gpuvm_exec_lock(&vm_exec);
+	KUNIT_EXPECT_EQ(t->test, ret, 0);
+	if (!ret) {
+		if (obj) {
+			j.vm_bo = drm_gpuvm_bo_obtain(d->vm, obj);
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(t->test, j.vm_bo);
+			drm_gpuvm_bo_extobj_add(j.vm_bo);
+		}
+		if (b->map)
+			ret = drm_gpuvm_sm_map(d->vm, &j, b->addr * PG,
+					       b->n * PG, obj, b->offset * PG);
+		else
+			ret = drm_gpuvm_sm_unmap(d->vm, &j, b->addr * PG,
+						 b->n * PG);
+		KUNIT_EXPECT_EQ(t->test, ret, 0);
+		drm_gpuvm_bo_put(j.vm_bo);
+		drm_gpuvm_exec_unlock(&vm_exec);
+	}
+	for (i = j.used; i < 3; i++)
+		va_free(t, j.prealloc[i]);
+	drv_model_apply(d, b);
+	d->jobs++;
+	return ret;
+}
+
+static void drm_test_gpuvm_flow_imagination(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drv_bind bad = { true, RSV_START - 1, 2, OBJ_A, 0 };
+	struct drv_bind b, last = {};
+	struct drm_gpuva *va, *next;
+	int i, ret, enoent = 0, done = 0;
+	struct rnd_state rnd;
+	struct drv_vm *d;
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	vm_replace(t, 0, &cb_ops);
+	drv_vm_init(d, t, t->gpuvm);
+	prandom_seed_state(&rnd, DRV_SEED ^ 3);
+
+	/* Overlapping the kernel-reserved node: refused before any work. */
+	KUNIT_EXPECT_EQ(test, pvr_bind(d, &bad), -EINVAL);
+
+	for (i = 0; i < DRV_JOBS * 2; i++) {
+		drv_random_bind(&rnd, &b, false);
+		/* Half the unbinds name the last mapping made exactly. */
+		if (!b.map && last.map && (i & 1)) {
+			b = last;
+			b.map = false;
+		}
+		ret = pvr_bind(d, &b);
+		if (ret == -ENOENT)
+			enoent++;
+		else if (!ret)
+			done++;
+		if (b.map)
+			last = b;
+		if (!drv_check(d))
+			break;
+	}
+	kunit_info(test, "%d binds done, %d unbinds of no exact mapping\n",
+		   done, enoent);
+	KUNIT_EXPECT_GT(test, enoent, 0);
+
+	/* Unbind what is left, one exact mapping at a time. */
+	drm_gpuvm_for_each_va_safe(va, next, d->vm) {
+		struct drv_bind u = { false, va->va.addr / PG,
+				      va->va.range / PG, OBJ_NONE, 0 };
+
+		if (va == &d->vm->kernel_alloc_node)
+			continue;
+		KUNIT_EXPECT_EQ(test, pvr_bind(d, &u), 0);
+	}
+	drv_check(d);
+	KUNIT_EXPECT_TRUE(test, list_empty(&d->vm->extobj.list));
+}
+
+/* drm_debugfs_gpuva_info() prints our space as its format says. */
+static void drm_test_gpuvm_debugfs_info(struct kunit *test)
+{
+	static const struct pmap m[] = {
+		{ 1, 2, OBJ_A, 3 }, { 8, 1, OBJ_NONE, 0 },
+	};
+	struct gpuvm_test *t = test->priv;
+	struct seq_file s = {};
+	char *want, *line;
+	int i;
+
+	space_build(t, m, ARRAY_SIZE(m));
+	s.size = PAGE_SIZE;
+	s.buf = kunit_kzalloc(test, s.size, GFP_KERNEL);
+	want = kunit_kzalloc(test, s.size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s.buf);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+
+	KUNIT_ASSERT_EQ(test, drm_debugfs_gpuva_info(&s, t->gpuvm), 0);
+	line = want;
+	line += sprintf(line, "DRM GPU VA space (test) [0x%016llx;0x%016llx]\n",
+			0ull, SPACE_PAGES * PG);
+	line += sprintf(line, "Kernel reserved node [0x%016llx;0x%016llx]\n",
+			RSV_START * PG, RSV_END * PG);
+	line += sprintf(line, "\n VAs | %-18s | %-18s | %-18s | %-18s | %s\n",
+			"start", "range", "end", "object", "object offset");
+	for (i = 0; i < 109; i++)
+		*line++ = '-';
+	*line++ = '\n';
+	for (i = 0; i < ARRAY_SIZE(m); i++) {
+		u64 col[5] = {
+			m[i].addr * PG, m[i].range * PG,
+			(m[i].addr + m[i].range) * PG,
+			(u64)(uintptr_t)obj_of(t, m[i].obj), m[i].offset * PG,
+		};
+		int c;
+
+		line += sprintf(line, "    ");
+		for (c = 0; c < ARRAY_SIZE(col); c++)
+			line += sprintf(line, " | 0x%016llx", col[c]);
+		line += sprintf(line, "\n");
+	}
+	KUNIT_EXPECT_EQ(test, s.count, strlen(want));
+	KUNIT_EXPECT_STREQ(test, s.buf, want);
+
+	/* An uninitialised VM has no name: -ENODEV. */
+	{
+		struct drm_gpuvm blank = {};
+
+		KUNIT_EXPECT_EQ(test, drm_debugfs_gpuva_info(&s, &blank),
+				-ENODEV);
+	}
 }
 
 /* ---- Suite -------------------------------------------------------------- */
@@ -2682,7 +3590,24 @@ static struct kunit_suite drm_gpuvm_bo_suite = {
 	.test_cases = drm_gpuvm_bo_tests,
 };
 
-kunit_test_suites(&drm_gpuvm_core_suite, &drm_gpuvm_bo_suite);
+static struct kunit_case drm_gpuvm_driver_tests[] = {
+	KUNIT_CASE(drm_test_gpuvm_flow_nouveau),
+	KUNIT_CASE(drm_test_gpuvm_flow_xe),
+	KUNIT_CASE(drm_test_gpuvm_flow_panthor),
+	KUNIT_CASE(drm_test_gpuvm_flow_imagination),
+	KUNIT_CASE(drm_test_gpuvm_debugfs_info),
+	{}
+};
+
+static struct kunit_suite drm_gpuvm_driver_suite = {
+	.name = "drm_gpuvm_drivers",
+	.init = gpuvm_test_init,
+	.exit = gpuvm_test_exit,
+	.test_cases = drm_gpuvm_driver_tests,
+};
+
+kunit_test_suites(&drm_gpuvm_core_suite, &drm_gpuvm_bo_suite,
+		  &drm_gpuvm_driver_suite);
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit tests for the DRM GPU VA manager");
