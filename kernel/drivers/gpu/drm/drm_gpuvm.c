@@ -1074,7 +1074,8 @@ static struct drm_gpuva_ops *ops_new(void)
 /**
  * drm_gpuva_ops_free() - free a plan
  * @gpuvm: the VA space the plan was made for
- * @ops: the plan, as returned by one of the *_ops_create() functions
+ * @ops: the plan, as returned by drm_gpuvm_sm_map_ops_create() or another
+ *       of the plan-making functions
  *
  * Frees every step through &drm_gpuvm_ops.op_free (or kfree()) and the
  * list itself. The mappings the steps point at are not touched.
