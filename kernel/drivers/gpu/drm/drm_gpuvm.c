@@ -213,7 +213,11 @@
  *   driver's fence-signalling path; the walks in drm_gpuvm_prepare_objects()
  *   and drm_gpuvm_validate() move entries to a private list one at a time
  *   and drop the spinlock around each callback, so entries may come and go
- *   during the walk.
+ *   during the walk. A walk holds a reference on the entry it visits;
+ *   should every other reference go meanwhile, the walk frees the vm_bo and
+ *   needs the object's gpuva lock for that, so drm_gpuvm_validate() must
+ *   run with every listed object locked, as drm_gpuvm_exec_lock() leaves
+ *   them.
  * - With %DRM_GPUVM_RESV_PROTECTED the VM's common dma-resv protects them
  *   and every access asserts it is held. Eviction of an external object is
  *   signalled under that object's dma-resv only, so drm_gpuvm_bo_evict()
