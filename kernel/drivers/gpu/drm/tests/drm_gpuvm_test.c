@@ -282,11 +282,17 @@ static void gpuvm_test_exit(struct kunit *test)
 
 	if (t->gpuvm) {
 		space_clear(t);
+		KUNIT_EXPECT_EQ_MSG(test, kref_read(&t->gpuvm->kref), 1,
+				    "VM references left");
 		drm_gpuvm_put(t->gpuvm);
 		KUNIT_EXPECT_TRUE(test, t->vm_freed);
 	}
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&t->r_obj->refcount), 1,
+			    "resv object references left");
 	drm_gem_object_put(t->r_obj);
 	for (i = OBJ_A; i < OBJ_COUNT; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, kref_read(&t->objs[i].refcount), 1,
+				    "object %d references left", i);
 		t->objs[i].resv = &t->objs[i]._resv;
 		drm_gem_object_release(&t->objs[i]);
 	}
