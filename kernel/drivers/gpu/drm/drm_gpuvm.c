@@ -215,9 +215,15 @@
  *   and drop the spinlock around each callback, so entries may come and go
  *   during the walk. A walk holds a reference on the entry it visits;
  *   should every other reference go meanwhile, the walk frees the vm_bo and
- *   needs the object's gpuva lock for that, so drm_gpuvm_validate() must
- *   run with every listed object locked, as drm_gpuvm_exec_lock() leaves
- *   them.
+ *   needs the object's gpuva lock for that. drm_gpuvm_validate() must
+ *   therefore run with every listed object locked, as drm_gpuvm_exec_lock()
+ *   leaves them. drm_gpuvm_prepare_objects() has the object locked unless
+ *   locking it fails (back-off after contention, or a signal with
+ *   %DRM_EXEC_INTERRUPTIBLE_WAIT), and a failed visit that finds its
+ *   reference to be the last frees the vm_bo without that lock; drivers
+ *   should release the last reference of an external object's vm_bo where
+ *   no other thread can be preparing the VM, e.g. under the lock that
+ *   serializes their job submission.
  * - With %DRM_GPUVM_RESV_PROTECTED the VM's common dma-resv protects them
  *   and every access asserts it is held. Eviction of an external object is
  *   signalled under that object's dma-resv only, so drm_gpuvm_bo_evict()
