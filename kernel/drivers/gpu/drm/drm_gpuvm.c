@@ -213,17 +213,12 @@
  *   driver's fence-signalling path; the walks in drm_gpuvm_prepare_objects()
  *   and drm_gpuvm_validate() move entries to a private list one at a time
  *   and drop the spinlock around each callback, so entries may come and go
- *   during the walk. A walk holds a reference on the entry it visits;
- *   should every other reference go meanwhile, the walk frees the vm_bo and
- *   needs the object's gpuva lock for that. drm_gpuvm_validate() must
- *   therefore run with every listed object locked, as drm_gpuvm_exec_lock()
- *   leaves them. drm_gpuvm_prepare_objects() has the object locked unless
- *   locking it fails (back-off after contention, or a signal with
- *   %DRM_EXEC_INTERRUPTIBLE_WAIT), and a failed visit that finds its
- *   reference to be the last frees the vm_bo without that lock; drivers
- *   should release the last reference of an external object's vm_bo where
- *   no other thread can be preparing the VM, e.g. under the lock that
- *   serializes their job submission.
+ *   during the walk. drm_gpuvm_prepare_objects() only pins the GEM object
+ *   it is locking, so a vm_bo whose last reference another thread drops
+ *   meanwhile is freed by that thread, under its own locks.
+ *   drm_gpuvm_validate() holds a reference on the vm_bo it visits and may
+ *   be the one to free it; it runs with every listed object locked, as
+ *   drm_gpuvm_exec_lock() leaves them, which is what freeing requires.
  * - With %DRM_GPUVM_RESV_PROTECTED the VM's common dma-resv protects them
  *   and every access asserts it is held. Eviction of an external object is
  *   signalled under that object's dma-resv only, so drm_gpuvm_bo_evict()
@@ -1669,12 +1664,21 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_vm);
  * Visits the entries of one of the VM's lists while calling functions that
  * sleep. Entries are moved one at a time from a private list back to the
  * VM's, with the list lock dropped around @fn, so other threads may add
- * and remove entries meanwhile. @fn may take the current entry off.
- * Stops at the first error; the entries not visited go back to the list.
+ * and remove entries meanwhile. Stops at the first error; the entries not
+ * visited go back to the list.
+ *
+ * What stays alive across @fn is chosen by @pin_vm_bo. With it, @fn gets
+ * the vm_bo with a reference, may take it off the list, and the walk's
+ * put may be the last one: the object's gpuva lock must then be held, as
+ * it is for drm_gpuvm_validate(). Without it, only the GEM object is
+ * pinned and @fn gets a NULL vm_bo: the vm_bo may be freed meanwhile by
+ * whoever drops its last reference, and the walk never frees one, which
+ * it could not do safely when @fn failed to lock the object.
  */
 static int vm_list_walk(struct drm_gpuvm *gpuvm, struct list_head *list,
-			spinlock_t *lock, size_t entry_offset,
-			int (*fn)(struct drm_gpuvm_bo *vm_bo, void *arg),
+			spinlock_t *lock, size_t entry_offset, bool pin_vm_bo,
+			int (*fn)(struct drm_gpuvm_bo *vm_bo,
+				  struct drm_gem_object *obj, void *arg),
 			void *arg)
 {
 	LIST_HEAD(todo);
@@ -1685,14 +1689,24 @@ static int vm_list_walk(struct drm_gpuvm *gpuvm, struct list_head *list,
 	while (!list_empty(&todo)) {
 		struct list_head *entry = todo.next;
 		struct drm_gpuvm_bo *vm_bo = (void *)entry - entry_offset;
+		/* Listed, so not freed yet: it still holds its object. */
+		struct drm_gem_object *obj = vm_bo->obj;
 
 		list_move_tail(entry, list);
-		if (!kref_get_unless_zero(&vm_bo->kref))
-			continue;
+		if (pin_vm_bo) {
+			if (!kref_get_unless_zero(&vm_bo->kref))
+				continue;
+		} else {
+			drm_gem_object_get(obj);
+			vm_bo = NULL;
+		}
 		vm_list_unlock(gpuvm, lock);
 
-		ret = fn(vm_bo, arg);
-		drm_gpuvm_bo_put(vm_bo);
+		ret = fn(vm_bo, obj, arg);
+		if (pin_vm_bo)
+			drm_gpuvm_bo_put(vm_bo);
+		else
+			drm_gem_object_put(obj);
 
 		vm_list_lock(gpuvm, lock);
 		if (ret)
@@ -1708,11 +1722,12 @@ struct prepare_args {
 	unsigned int num_fences;
 };
 
-static int prepare_one(struct drm_gpuvm_bo *vm_bo, void *arg)
+static int prepare_one(struct drm_gpuvm_bo *vm_bo, struct drm_gem_object *obj,
+		       void *arg)
 {
 	struct prepare_args *args = arg;
 
-	return drm_exec_prepare_obj(args->exec, vm_bo->obj, args->num_fences);
+	return drm_exec_prepare_obj(args->exec, obj, args->num_fences);
 }
 
 /**
@@ -1736,7 +1751,7 @@ int drm_gpuvm_prepare_objects(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 
 	return vm_list_walk(gpuvm, &gpuvm->extobj.list, &gpuvm->extobj.lock,
 			    offsetof(struct drm_gpuvm_bo, list.entry.extobj),
-			    prepare_one, &args);
+			    false, prepare_one, &args);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_objects);
 
@@ -1908,7 +1923,8 @@ struct validate_args {
  * leaving the list (some drivers write &drm_gpuvm_bo.evicted directly)
  * leaves it here; one still evicted after its callback stays listed.
  */
-static int validate_one(struct drm_gpuvm_bo *vm_bo, void *arg)
+static int validate_one(struct drm_gpuvm_bo *vm_bo, struct drm_gem_object *obj,
+			void *arg)
 {
 	struct validate_args *args = arg;
 	struct drm_gpuvm *gpuvm = args->gpuvm;
@@ -1965,7 +1981,7 @@ int drm_gpuvm_validate(struct drm_gpuvm *gpuvm, struct drm_exec *exec)
 	collect_evicted_extobjs(gpuvm);
 	return vm_list_walk(gpuvm, &gpuvm->evict.list, &gpuvm->evict.lock,
 			    offsetof(struct drm_gpuvm_bo, list.entry.evict),
-			    validate_one, &args);
+			    true, validate_one, &args);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_validate);
 

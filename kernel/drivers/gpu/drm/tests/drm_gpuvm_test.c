@@ -16,6 +16,7 @@
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/prandom.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -2464,6 +2465,89 @@ static void drm_test_gpuvm_exec_contention(struct kunit *test)
 	drm_exec_fini(&exec);
 }
 
+/* A thread that unbinds an object while the test's walk waits for it. */
+struct releaser {
+	struct drm_gem_object *obj;
+	struct drm_gpuvm_bo *vm_bo;	/* its reference, the last one */
+	struct task_struct *waiter;
+	struct completion held;
+	struct completion waiter_done;
+	struct completion done;
+	bool saw_wait;
+	bool freed;
+};
+
+static int releaser_fn(void *arg)
+{
+	struct releaser *r = arg;
+	unsigned long timeout = jiffies + 10 * HZ;
+
+	dma_resv_lock(r->obj->resv, NULL);
+	complete(&r->held);
+	while (time_before(jiffies, timeout) &&
+	       READ_ONCE(r->waiter->__state) != TASK_INTERRUPTIBLE)
+		usleep_range(500, 1000);
+	r->saw_wait = time_before(jiffies, timeout);
+	/* The last unbind: drop the vm_bo, as a driver does, under the lock. */
+	r->freed = drm_gpuvm_bo_put(r->vm_bo);
+	/* Interrupt the waiter, and only then let the object go. */
+	send_sig(SIGUSR1, r->waiter, 1);
+	wait_for_completion(&r->waiter_done);
+	dma_resv_unlock(r->obj->resv);
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * Spinlock mode: drm_gpuvm_prepare_objects() waits for an external object
+ * another thread holds; that thread drops the last reference of the
+ * object's vm_bo and a signal ends the wait. The vm_bo is freed by the
+ * thread that held the lock, not by the walk that failed to take it.
+ */
+static void drm_test_gpuvm_prepare_interrupted(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *a = &t->objs[OBJ_A];
+	struct releaser r = { .obj = a, .waiter = current };
+	struct task_struct *task;
+	struct drm_exec exec;
+	int ret = 0;
+
+	dma_resv_lock(a->resv, NULL);
+	r.vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, a);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, r.vm_bo);
+	drm_gpuvm_bo_extobj_add(r.vm_bo);
+	dma_resv_unlock(a->resv);
+
+	init_completion(&r.held);
+	init_completion(&r.waiter_done);
+	init_completion(&r.done);
+	allow_signal(SIGUSR1);
+	task = kthread_run(releaser_fn, &r, "gpuvm-releaser");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wait_for_completion(&r.held);
+
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT, 0);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_gpuvm_prepare_vm(t->gpuvm, &exec, 1);
+		if (!ret)
+			ret = drm_gpuvm_prepare_objects(t->gpuvm, &exec, 1);
+		drm_exec_retry_on_contention(&exec);
+	}
+	complete(&r.waiter_done);
+	wait_for_completion(&r.done);
+	drm_exec_fini(&exec);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+
+	KUNIT_EXPECT_EQ(test, ret, -EINTR);
+	KUNIT_EXPECT_TRUE(test, r.saw_wait);
+	KUNIT_EXPECT_TRUE(test, r.freed);
+	KUNIT_EXPECT_EQ(test, t->vm_bos_live, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&a->gpuva.list));
+}
+
 /* List operations that need the VM's dma-resv in resv-protected mode. */
 enum resv_op { ROP_EXTOBJ_ADD, ROP_PREPARE_OBJECTS, ROP_VALIDATE, ROP_PUT };
 
@@ -3584,6 +3668,7 @@ static struct kunit_case drm_gpuvm_bo_tests[] = {
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_lock, lock_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_lock_range, lock_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_contention, lock_mode_gen_params),
+	KUNIT_CASE(drm_test_gpuvm_prepare_interrupted),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_resv_asserts, resv_assert_gen_params),
 	KUNIT_CASE_SLOW(drm_test_gpuvm_concurrent_lists),
 	{}
