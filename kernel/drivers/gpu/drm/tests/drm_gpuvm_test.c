@@ -2368,7 +2368,7 @@ static int contender_fn(void *arg)
 	struct contender *c = arg;
 	unsigned long timeout = jiffies + 10 * HZ;
 	struct ww_acquire_ctx ctx;
-	int ret;
+	int ret, asleep = 0;
 
 	ww_acquire_init(&ctx, &reservation_ww_class);
 	ret = dma_resv_lock(c->obj->resv, &ctx);
@@ -2376,13 +2376,19 @@ static int contender_fn(void *arg)
 	/*
 	 * Keep the lock until the younger transaction has tried it (and got
 	 * -EDEADLK, as it holds other locks) and then sleeps waiting for it
-	 * with nothing else held; only then let it go.
+	 * with nothing else held; only then let it go. Asleep on two polls in
+	 * a row: on SMP its state may flicker while it is still deciding to
+	 * back off.
 	 */
-	while (time_before(jiffies, timeout) &&
-	       !(READ_ONCE(*c->attempts) > 0 &&
-		 READ_ONCE(c->waiter->__state) == TASK_UNINTERRUPTIBLE))
+	while (time_before(jiffies, timeout) && asleep < 2) {
 		usleep_range(500, 1000);
-	c->saw_wait = !ret && time_before(jiffies, timeout);
+		if (READ_ONCE(*c->attempts) > 0 &&
+		    READ_ONCE(c->waiter->__state) == TASK_UNINTERRUPTIBLE)
+			asleep++;
+		else
+			asleep = 0;
+	}
+	c->saw_wait = !ret && asleep == 2;
 	if (!ret)
 		dma_resv_unlock(c->obj->resv);
 	ww_acquire_fini(&ctx);
