@@ -999,22 +999,18 @@ struct remap_parts {
 
 static struct drm_gpuva_op *op_alloc(struct drm_gpuvm *gpuvm)
 {
-	const struct drm_gpuvm_ops *ops = gpuvm->ops;
-
-	if (ops && ops->op_alloc)
-		return ops->op_alloc();
+	if (gpuvm->ops->op_alloc)
+		return gpuvm->ops->op_alloc();
 	return drm_gpuvm_kzalloc(sizeof(struct drm_gpuva_op));
 }
 
 static void op_free(struct drm_gpuvm *gpuvm, struct drm_gpuva_op *op)
 {
-	const struct drm_gpuvm_ops *ops = gpuvm->ops;
-
 	if (op->op == DRM_GPUVA_OP_REMAP && op->remap.unmap)
 		drm_gpuvm_kfree(container_of(op->remap.unmap,
 					     struct remap_parts, unmap));
-	if (ops && ops->op_free)
-		ops->op_free(op);
+	if (gpuvm->ops->op_free)
+		gpuvm->ops->op_free(op);
 	else
 		drm_gpuvm_kfree(op);
 }
@@ -1065,6 +1061,19 @@ static int ops_append(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops,
 static int sm_emit_list(struct sm_sink *sink, struct drm_gpuva_op *op)
 {
 	return ops_append(sink->gpuvm, sink->ops, op);
+}
+
+/* Appends a step of @type (UNMAP or PREFETCH) for the whole of @va. */
+static int ops_append_va(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops,
+			 enum drm_gpuva_op_type type, struct drm_gpuva *va)
+{
+	struct drm_gpuva_op op = { .op = type };
+
+	if (type == DRM_GPUVA_OP_UNMAP)
+		op.unmap.va = va;
+	else
+		op.prefetch.va = va;
+	return ops_append(gpuvm, ops, &op);
 }
 
 static struct drm_gpuva_ops *ops_new(void)
@@ -1202,26 +1211,20 @@ drm_gpuvm_prefetch_ops_create(struct drm_gpuvm *gpuvm,
 {
 	struct drm_gpuva_ops *ops;
 	struct drm_gpuva *va;
-	int ret;
 
 	if (!drm_gpuvm_range_valid(gpuvm, addr, range))
 		return ERR_PTR(-EINVAL);
 	ops = ops_new();
 	if (!ops)
 		return ERR_PTR(-ENOMEM);
-	drm_gpuvm_for_each_va_range(va, gpuvm, addr, addr + range) {
-		struct drm_gpuva_op op = {
-			.op = DRM_GPUVA_OP_PREFETCH,
-			.prefetch.va = va,
-		};
-
-		ret = ops_append(gpuvm, ops, &op);
-		if (ret) {
-			drm_gpuva_ops_free(gpuvm, ops);
-			return ERR_PTR(ret);
-		}
-	}
+	drm_gpuvm_for_each_va_range(va, gpuvm, addr, addr + range)
+		if (ops_append_va(gpuvm, ops, DRM_GPUVA_OP_PREFETCH, va))
+			goto err_free;
 	return ops;
+
+err_free:
+	drm_gpuva_ops_free(gpuvm, ops);
+	return ERR_PTR(-ENOMEM);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_prefetch_ops_create);
 
@@ -1239,29 +1242,21 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_prefetch_ops_create);
 struct drm_gpuva_ops *
 drm_gpuvm_bo_unmap_ops_create(struct drm_gpuvm_bo *vm_bo)
 {
-	struct drm_gpuvm *gpuvm = vm_bo->vm;
 	struct drm_gpuva_ops *ops;
 	struct drm_gpuva *va;
-	int ret;
 
 	drm_gem_gpuva_assert_lock_held(vm_bo->obj);
-
 	ops = ops_new();
 	if (!ops)
 		return ERR_PTR(-ENOMEM);
-	drm_gpuvm_bo_for_each_va(va, vm_bo) {
-		struct drm_gpuva_op op = {
-			.op = DRM_GPUVA_OP_UNMAP,
-			.unmap.va = va,
-		};
-
-		ret = ops_append(gpuvm, ops, &op);
-		if (ret) {
-			drm_gpuva_ops_free(gpuvm, ops);
-			return ERR_PTR(ret);
-		}
-	}
+	drm_gpuvm_bo_for_each_va(va, vm_bo)
+		if (ops_append_va(vm_bo->vm, ops, DRM_GPUVA_OP_UNMAP, va))
+			goto err_free;
 	return ops;
+
+err_free:
+	drm_gpuva_ops_free(vm_bo->vm, ops);
+	return ERR_PTR(-ENOMEM);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_bo_unmap_ops_create);
 
@@ -1362,16 +1357,17 @@ struct drm_gpuvm_bo *drm_gpuvm_bo_create(struct drm_gpuvm *gpuvm,
 	if (!vm_bo)
 		return NULL;
 
-	INIT_LIST_HEAD(&vm_bo->list.gpuva);
-	INIT_LIST_HEAD(&vm_bo->list.entry.gem);
-	INIT_LIST_HEAD(&vm_bo->list.entry.extobj);
-	INIT_LIST_HEAD(&vm_bo->list.entry.evict);
 	kref_init(&vm_bo->kref);
-	vm_bo->evicted = false;
-	drm_gpuvm_get(gpuvm);
-	vm_bo->vm = gpuvm;
+	vm_bo->vm = drm_gpuvm_get(gpuvm);
 	drm_gem_object_get(obj);
 	vm_bo->obj = obj;
+	vm_bo->evicted = false;
+	/* No mapping yet; its entries join the lists later. */
+	INIT_LIST_HEAD(&vm_bo->list.gpuva);
+	INIT_LIST_HEAD(&vm_bo->list.entry.gem);
+	/* Listed only while the object is external, or evicted. */
+	INIT_LIST_HEAD(&vm_bo->list.entry.extobj);
+	INIT_LIST_HEAD(&vm_bo->list.entry.evict);
 	return vm_bo;
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_bo_create);
@@ -1387,11 +1383,9 @@ static void vm_list_del(struct drm_gpuvm *gpuvm, spinlock_t *lock,
 
 static void drm_gpuvm_bo_destroy(struct kref *kref)
 {
-	struct drm_gpuvm_bo *vm_bo = container_of(kref, struct drm_gpuvm_bo,
-						  kref);
-	struct drm_gpuvm *gpuvm = vm_bo->vm;
-	const struct drm_gpuvm_ops *ops = gpuvm->ops;
+	struct drm_gpuvm_bo *vm_bo = container_of(kref, typeof(*vm_bo), kref);
 	struct drm_gem_object *obj = vm_bo->obj;
+	struct drm_gpuvm *gpuvm = vm_bo->vm;
 
 	drm_WARN_ON(gpuvm->drm, !list_empty(&vm_bo->list.gpuva));
 
@@ -1406,8 +1400,8 @@ static void drm_gpuvm_bo_destroy(struct kref *kref)
 		list_del(&vm_bo->list.entry.gem);
 	}
 
-	if (ops && ops->vm_bo_free)
-		ops->vm_bo_free(vm_bo);
+	if (gpuvm->ops->vm_bo_free)
+		gpuvm->ops->vm_bo_free(vm_bo);
 	else
 		drm_gpuvm_kfree(vm_bo);
 
@@ -1612,8 +1606,9 @@ void drm_gpuva_link(struct drm_gpuva *va, struct drm_gpuvm_bo *vm_bo)
 		return;
 	drm_gem_gpuva_assert_lock_held(obj);
 
-	list_add_tail(&va->gem.entry, &vm_bo->list.gpuva);
+	/* The mapping's reference keeps the vm_bo while it is listed there. */
 	va->vm_bo = drm_gpuvm_bo_get(vm_bo);
+	list_add_tail(&va->gem.entry, &vm_bo->list.gpuva);
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_link);
 
@@ -1792,6 +1787,21 @@ int drm_gpuvm_prepare_range(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_range);
 
+/* One pass of drm_gpuvm_exec_lock(); the first error (or -EDEADLK) ends it. */
+static int exec_lock_pass(struct drm_gpuvm_exec *vm_exec)
+{
+	struct drm_exec *exec = &vm_exec->exec;
+	int ret;
+
+	ret = drm_gpuvm_prepare_vm(vm_exec->vm, exec, vm_exec->num_fences);
+	if (!ret)
+		ret = drm_gpuvm_prepare_objects(vm_exec->vm, exec,
+						vm_exec->num_fences);
+	if (!ret && vm_exec->extra.fn)
+		ret = vm_exec->extra.fn(vm_exec);
+	return ret;
+}
+
 /**
  * drm_gpuvm_exec_lock() - lock a VM and all its external objects
  * @vm_exec: the context, with @vm, @flags, @num_fences and @extra set
@@ -1807,49 +1817,44 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_range);
  */
 int drm_gpuvm_exec_lock(struct drm_gpuvm_exec *vm_exec)
 {
-	struct drm_gpuvm *gpuvm = vm_exec->vm;
 	struct drm_exec *exec = &vm_exec->exec;
-	unsigned int n = vm_exec->num_fences;
 	int ret;
 
 	drm_exec_init(exec, vm_exec->flags, 0);
 	drm_exec_until_all_locked(exec) {
-		ret = drm_gpuvm_prepare_vm(gpuvm, exec, n);
+		ret = exec_lock_pass(vm_exec);
+		/* Contention restarts the whole pass with nothing held. */
 		drm_exec_retry_on_contention(exec);
-		if (ret)
-			goto err_fini;
-
-		ret = drm_gpuvm_prepare_objects(gpuvm, exec, n);
-		drm_exec_retry_on_contention(exec);
-		if (ret)
-			goto err_fini;
-
-		if (vm_exec->extra.fn) {
-			ret = vm_exec->extra.fn(vm_exec);
-			drm_exec_retry_on_contention(exec);
-			if (ret)
-				goto err_fini;
+		if (ret) {
+			drm_exec_fini(exec);
+			return ret;
 		}
 	}
 	return 0;
-
-err_fini:
-	drm_exec_fini(exec);
-	return ret;
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock);
 
-struct lock_array_args {
-	struct drm_gem_object **objs;
-	unsigned int num_objs;
+/* drm_gpuvm_exec_lock() with @fn as the extra callback, for the wrappers. */
+static int exec_lock_with(struct drm_gpuvm_exec *vm_exec,
+			  int (*fn)(struct drm_gpuvm_exec *vm_exec), void *priv)
+{
+	vm_exec->extra.fn = fn;
+	vm_exec->extra.priv = priv;
+	return drm_gpuvm_exec_lock(vm_exec);
+}
+
+/* What drm_gpuvm_exec_lock_array() adds to the transaction. */
+struct exec_more_objs {
+	struct drm_gem_object **list;
+	unsigned int count;
 };
 
 static int lock_array_fn(struct drm_gpuvm_exec *vm_exec)
 {
-	struct lock_array_args *args = vm_exec->extra.priv;
+	struct exec_more_objs *more = vm_exec->extra.priv;
 
-	return drm_exec_prepare_array(&vm_exec->exec, args->objs,
-				      args->num_objs, vm_exec->num_fences);
+	return drm_exec_prepare_array(&vm_exec->exec, more->list, more->count,
+				      vm_exec->num_fences);
 }
 
 /**
@@ -1868,25 +1873,24 @@ int drm_gpuvm_exec_lock_array(struct drm_gpuvm_exec *vm_exec,
 			      struct drm_gem_object **objs,
 			      unsigned int num_objs)
 {
-	struct lock_array_args args = { .objs = objs, .num_objs = num_objs };
+	struct exec_more_objs more = { .list = objs, .count = num_objs };
 
-	vm_exec->extra.fn = lock_array_fn;
-	vm_exec->extra.priv = &args;
-	return drm_gpuvm_exec_lock(vm_exec);
+	return exec_lock_with(vm_exec, lock_array_fn, &more);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock_array);
 
-struct lock_range_args {
-	u64 addr;
-	u64 range;
+/* What drm_gpuvm_exec_lock_range() adds: objects mapped in the interval. */
+struct exec_interval {
+	u64 start;
+	u64 size;
 };
 
 static int lock_range_fn(struct drm_gpuvm_exec *vm_exec)
 {
-	struct lock_range_args *args = vm_exec->extra.priv;
+	struct exec_interval *in = vm_exec->extra.priv;
 
-	return drm_gpuvm_prepare_range(vm_exec->vm, &vm_exec->exec, args->addr,
-				       args->range, vm_exec->num_fences);
+	return drm_gpuvm_prepare_range(vm_exec->vm, &vm_exec->exec, in->start,
+				       in->size, vm_exec->num_fences);
 }
 
 /**
@@ -1905,11 +1909,9 @@ static int lock_range_fn(struct drm_gpuvm_exec *vm_exec)
 int drm_gpuvm_exec_lock_range(struct drm_gpuvm_exec *vm_exec,
 			      u64 addr, u64 range)
 {
-	struct lock_range_args args = { .addr = addr, .range = range };
+	struct exec_interval in = { .start = addr, .size = range };
 
-	vm_exec->extra.fn = lock_range_fn;
-	vm_exec->extra.priv = &args;
-	return drm_gpuvm_exec_lock(vm_exec);
+	return exec_lock_with(vm_exec, lock_range_fn, &in);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock_range);
 
