@@ -1659,6 +1659,39 @@ static void lock_objs(struct kunit *test, struct drm_exec *exec,
 	KUNIT_ASSERT_EQ(test, ret, 0);
 }
 
+/*
+ * Obtains the vm_bo of @obj in the fixture's VM and lists it as external,
+ * holding the locks either locking mode wants: the VM's resv and @obj's.
+ */
+static struct drm_gpuvm_bo *ext_bo_get(struct gpuvm_test *t,
+				       struct drm_gem_object *obj)
+{
+	struct drm_gem_object *objs[2] = { t->r_obj, obj };
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_exec exec;
+
+	lock_objs(t->test, &exec, objs, 2);
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, obj);
+	if (!IS_ERR(vm_bo))
+		drm_gpuvm_bo_extobj_add(vm_bo);
+	drm_exec_fini(&exec);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(t->test, vm_bo);
+	return vm_bo;
+}
+
+/* Drops a reference taken by ext_bo_get() under the same locks. */
+static bool ext_bo_put(struct gpuvm_test *t, struct drm_gpuvm_bo *vm_bo)
+{
+	struct drm_gem_object *objs[2] = { t->r_obj, vm_bo->obj };
+	struct drm_exec exec;
+	bool freed;
+
+	lock_objs(t->test, &exec, objs, 2);
+	freed = drm_gpuvm_bo_put(vm_bo);
+	drm_exec_fini(&exec);
+	return freed;
+}
+
 static void drm_test_gpuvm_bo_obtain(struct kunit *test)
 {
 	struct gpuvm_test *t = test->priv;
@@ -2196,28 +2229,17 @@ static void drm_test_gpuvm_exec_lock(struct kunit *test)
 	struct gpuvm_test *t = test->priv;
 	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
 	struct drm_gem_object *extra[] = { &t->objs[OBJ_D] };
-	struct drm_gpuvm_exec vm_exec = {
-		.vm = t->gpuvm,
-		.num_fences = 1,
-	};
-	struct drm_gem_object *objs[3] = { t->r_obj, a, b };
+	struct drm_gpuvm_exec vm_exec = { .num_fences = 1 };
 	struct drm_gpuvm_bo *bo_a, *bo_b;
 	struct dma_resv_iter cursor;
 	struct dma_fence *fence, *f;
 	struct drm_gem_object *obj;
-	struct drm_exec exec;
 	int n;
 
 	setup_mode(t, *(const bool *)test->param_value);
 	vm_exec.vm = t->gpuvm;
-	lock_objs(test, &exec, objs, 3);
-	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
-	bo_b = drm_gpuvm_bo_obtain(t->gpuvm, b);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_b);
-	drm_gpuvm_bo_extobj_add(bo_a);
-	drm_gpuvm_bo_extobj_add(bo_b);
-	drm_exec_fini(&exec);
+	bo_a = ext_bo_get(t, a);
+	bo_b = ext_bo_get(t, b);
 
 	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock_array(&vm_exec, extra, 1), 0);
 	n = 0;
@@ -2259,11 +2281,9 @@ static void drm_test_gpuvm_exec_lock(struct kunit *test)
 
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(a->resv));
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(drm_gpuvm_resv(t->gpuvm)));
-	lock_objs(test, &exec, objs, 3);
-	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_a));
-	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_b));
+	KUNIT_EXPECT_TRUE(test, ext_bo_put(t, bo_a));
+	KUNIT_EXPECT_TRUE(test, ext_bo_put(t, bo_b));
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
-	drm_exec_fini(&exec);
 }
 
 /* Checks the objects @exec holds, in locking order. */
@@ -2297,7 +2317,6 @@ static void drm_test_gpuvm_exec_lock_range(struct kunit *test)
 	struct gpuvm_test *t = test->priv;
 	struct drm_gem_object *a = &t->objs[OBJ_A], *b = &t->objs[OBJ_B];
 	struct drm_gem_object *c = &t->objs[OBJ_C], *d = &t->objs[OBJ_D];
-	struct drm_gem_object *objs[2] = { t->r_obj, d };
 	struct drm_gpuvm_exec vm_exec = {
 		.flags = DRM_EXEC_IGNORE_DUPLICATES,
 		.num_fences = 1,
@@ -2325,11 +2344,7 @@ static void drm_test_gpuvm_exec_lock_range(struct kunit *test)
 	drm_exec_fini(&exec);
 
 	/* D is an external object of the VM without a mapping. */
-	lock_objs(test, &exec, objs, 2);
-	bo_d = drm_gpuvm_bo_obtain(t->gpuvm, d);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_d);
-	drm_gpuvm_bo_extobj_add(bo_d);
-	drm_exec_fini(&exec);
+	bo_d = ext_bo_get(t, d);
 
 	KUNIT_ASSERT_EQ(test, drm_gpuvm_exec_lock_range(&vm_exec, 12 * PG,
 							4 * PG), 0);
@@ -2347,10 +2362,7 @@ static void drm_test_gpuvm_exec_lock_range(struct kunit *test)
 							U64_MAX), -EINVAL);
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(drm_gpuvm_resv(t->gpuvm)));
 	KUNIT_EXPECT_FALSE(test, dma_resv_is_locked(d->resv));
-
-	lock_objs(test, &exec, objs, 2);
-	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_d));
-	drm_exec_fini(&exec);
+	KUNIT_EXPECT_TRUE(test, ext_bo_put(t, bo_d));
 }
 
 /* A second thread holding an object under an older ww ticket. */
@@ -2420,7 +2432,6 @@ static void drm_test_gpuvm_exec_contention(struct kunit *test)
 {
 	struct gpuvm_test *t = test->priv;
 	struct drm_gem_object *a = &t->objs[OBJ_A], *d = &t->objs[OBJ_D];
-	struct drm_gem_object *objs[2] = { t->r_obj, a };
 	struct extra_lock x = { .obj = d };
 	struct drm_gpuvm_exec vm_exec = {
 		.flags = DRM_EXEC_IGNORE_DUPLICATES,
@@ -2435,15 +2446,10 @@ static void drm_test_gpuvm_exec_contention(struct kunit *test)
 	struct drm_gem_object *exp[3];
 	struct task_struct *task;
 	struct drm_gpuvm_bo *bo_a;
-	struct drm_exec exec;
 
 	setup_mode(t, *(const bool *)test->param_value);
 	vm_exec.vm = t->gpuvm;
-	lock_objs(test, &exec, objs, 2);
-	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
-	drm_gpuvm_bo_extobj_add(bo_a);
-	drm_exec_fini(&exec);
+	bo_a = ext_bo_get(t, a);
 
 	init_completion(&c.held);
 	init_completion(&c.done);
@@ -2465,10 +2471,7 @@ static void drm_test_gpuvm_exec_contention(struct kunit *test)
 	exp[2] = d;
 	locked_are(test, &vm_exec.exec, exp, 3);
 	drm_gpuvm_exec_unlock(&vm_exec);
-
-	lock_objs(test, &exec, objs, 2);
-	KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(bo_a));
-	drm_exec_fini(&exec);
+	KUNIT_EXPECT_TRUE(test, ext_bo_put(t, bo_a));
 }
 
 /* A thread that unbinds an object while the test's walk waits for it. */
@@ -2586,17 +2589,12 @@ static void drm_test_gpuvm_resv_asserts(struct kunit *test)
 	const struct resv_case *rc = test->param_value;
 	struct gpuvm_test *t = test->priv;
 	struct drm_gem_object *a = &t->objs[OBJ_A];
-	struct drm_gem_object *objs[2] = { t->r_obj, a };
 	struct drm_gpuvm_bo *bo_a;
 	struct drm_exec exec;
 	int ret = 0;
 
 	setup_mode(t, true);
-	lock_objs(test, &exec, objs, 2);
-	bo_a = drm_gpuvm_bo_obtain(t->gpuvm, a);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo_a);
-	drm_gpuvm_bo_extobj_add(bo_a);
-	drm_exec_fini(&exec);
+	bo_a = ext_bo_get(t, a);
 
 	kunit_info(test, "expect-warning: %s without the VM's dma-resv\n",
 		   rc->name);
@@ -2627,10 +2625,9 @@ static void drm_test_gpuvm_resv_asserts(struct kunit *test)
 	}
 	kunit_info(test, "expect-warning-end\n");
 
-	lock_objs(test, &exec, objs, 2);
-	drm_gpuvm_bo_put(bo_a);
+	if (bo_a)
+		KUNIT_EXPECT_TRUE(test, ext_bo_put(t, bo_a));
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
-	drm_exec_fini(&exec);
 }
 
 /* A thread adding and removing external, evicted vm_bos in a loop. */
