@@ -440,7 +440,8 @@ struct drm_gpuvm_exec {
 	struct drm_gpuvm *vm;
 
 	/**
-	 * @num_fences: fence slots to reserve on every locked object
+	 * @num_fences: fence slots to reserve on every locked object; 0
+	 * locks them without reserving any
 	 */
 	unsigned int num_fences;
 
@@ -860,19 +861,36 @@ drm_gpuvm_bo_unmap_ops_create(struct drm_gpuvm_bo *vm_bo);
 void drm_gpuva_ops_free(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops);
 
 /**
+ * drm_gpuva_init() - describe a mapping before it is inserted
+ * @va: the mapping to fill
+ * @addr: its first address
+ * @range: its size in bytes
+ * @obj: the GEM object behind it, or NULL for a sparse mapping
+ * @offset: byte offset into @obj of @addr
+ *
+ * Sets the interval and the backing memory; leaves every other field.
+ */
+static inline void drm_gpuva_init(struct drm_gpuva *va, u64 addr, u64 range,
+				  struct drm_gem_object *obj, u64 offset)
+{
+	va->va.addr = addr;
+	va->va.range = range;
+	va->gem.obj = obj;
+	va->gem.offset = offset;
+}
+
+/**
  * drm_gpuva_init_from_op() - fill a mapping from a map step
  * @va: the mapping to fill
  * @op: the step
  *
- * Copies the interval and the backing memory; leaves every other field.
+ * drm_gpuva_init() with the interval and memory of @op.
  */
 static inline void drm_gpuva_init_from_op(struct drm_gpuva *va,
 					  struct drm_gpuva_op_map *op)
 {
-	va->va.addr = op->va.addr;
-	va->va.range = op->va.range;
-	va->gem.obj = op->gem.obj;
-	va->gem.offset = op->gem.offset;
+	drm_gpuva_init(va, op->va.addr, op->va.range, op->gem.obj,
+		       op->gem.offset);
 }
 
 /**

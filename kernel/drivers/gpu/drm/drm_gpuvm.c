@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 
+#include <drm/drm_drv.h>
 #include <drm/drm_gpuvm.h>
 
 #include <kunit/static_stub.h>
@@ -210,22 +211,63 @@
  *
  * - By default each has an internal spinlock. The lists may then be
  *   changed from paths that cannot take the VM's dma-resv, such as a
- *   driver's fence-signalling path; the walks in drm_gpuvm_prepare_objects()
- *   and drm_gpuvm_validate() move entries to a private list one at a time
- *   and drop the spinlock around each callback, so entries may come and go
- *   during the walk. drm_gpuvm_prepare_objects() only pins the GEM object
- *   it is locking, so a vm_bo whose last reference another thread drops
- *   meanwhile is freed by that thread, under its own locks.
- *   drm_gpuvm_validate() holds a reference on the vm_bo it visits and may
- *   be the one to free it; it runs with every listed object locked, as
- *   drm_gpuvm_exec_lock() leaves them, which is what freeing requires.
+ *   driver's fence-signalling path. The walks in
+ *   drm_gpuvm_prepare_objects() and drm_gpuvm_validate() take one entry
+ *   at a time off the VM's list and drop the spinlock around each
+ *   callback, so entries may come and go during the walk: one added
+ *   meanwhile is visited too, one removed meanwhile is not.
+ *   drm_gpuvm_prepare_objects() only pins the GEM object it is locking, so
+ *   a vm_bo whose last reference another thread drops meanwhile is freed
+ *   by that thread, under its own locks. drm_gpuvm_validate() holds a
+ *   reference on the vm_bo it visits and may be the one to free it; it
+ *   runs with every listed object locked, as drm_gpuvm_exec_lock() leaves
+ *   them, which is what freeing requires.
  * - With %DRM_GPUVM_RESV_PROTECTED the VM's common dma-resv protects them
- *   and every access asserts it is held. Eviction of an external object is
+ *   and every path that may touch them asserts it is held, whether or not
+ *   an entry is listed at that moment. Eviction of an external object is
  *   signalled under that object's dma-resv only, so drm_gpuvm_bo_evict()
- *   then just records the state in the vm_bo; drm_gpuvm_validate(), which
- *   runs with everything locked, picks those up.
+ *   then just records the state in the vm_bo; drm_gpuvm_prepare_objects(),
+ *   which holds the VM's dma-resv, lists it when it locks the object.
+ *
+ * What drm_gpuvm_validate() guarantees differs between the two modes. In
+ * both, it calls &drm_gpuvm_ops.vm_bo_validate once for every vm_bo on the
+ * evicted list, including one that joins the list during the walk (a
+ * callback holding every lock may evict another object), and whatever the
+ * vm_bo's &drm_gpuvm_bo.evicted flag says; drm_gpuvm_bo_evict(vm_bo,
+ * false) from the callback (the driver's move notification) takes the
+ * entry off. An entry whose flag is clear after its callback, because the
+ * driver wrote it by hand, leaves the list in %DRM_GPUVM_RESV_PROTECTED
+ * mode, so a driver may loop until the list is empty; with the internal
+ * spinlocks it stays listed and is validated again next time.
  *
  * drm_gpuvm_bo_evict() itself requires the GEM object's dma-resv.
+ */
+
+/**
+ * DOC: Differences from earlier versions
+ *
+ * This GPUVM replaces the one drivers were written against and behaves as
+ * it did, except in the points below, each chosen on purpose and each
+ * proven by the KUnit case drm_test_gpuvm_differences:
+ *
+ * - An empty interval (range 0) is invalid everywhere: the range check,
+ *   insertion and every request return -EINVAL, lookups NULL, and
+ *   drm_gpuvm_interval_empty() false. An empty request is a caller's
+ *   mistake, and letting it through made "valid" depend on the function.
+ * - drm_gpuva_find_prev(@start) returns only a mapping ending exactly at
+ *   @start and drm_gpuva_find_next(@end) only one beginning exactly at
+ *   @end; with a gap in between, NULL. Callers ask for the neighbour they
+ *   could merge with, which touches.
+ * - drm_gpuva_link() with a vm_bo of another GEM object than the
+ *   mapping's warns once and links nothing, instead of corrupting the
+ *   object's list of mappings.
+ * - Asking for zero fence slots locks without reserving in every helper,
+ *   drm_gpuvm_exec_lock_array()'s objects included: one rule for
+ *   @num_fences, where the earlier version passed zero on to dma_resv for
+ *   the array, which warns and fails.
+ * - drm_gpuvm_prepare_range() and drm_gpuvm_exec_lock_range() skip sparse
+ *   mappings, which have no object to lock; the earlier version followed
+ *   their NULL object.
  */
 
 /**
@@ -537,11 +579,15 @@ EXPORT_SYMBOL_GPL(drm_gpuva_find_next);
  * The kernel-reserved interval counts as a mapping.
  *
  * Context: The caller serializes against changes of the VA space.
- * Return: true if no mapping overlaps [@addr, @addr + @range).
+ * Return: true if the interval is not empty, does not overflow and no
+ * mapping overlaps [@addr, @addr + @range).
  */
 bool drm_gpuvm_interval_empty(struct drm_gpuvm *gpuvm, u64 addr, u64 range)
 {
-	return !drm_gpuva_find_first(gpuvm, addr, range);
+	u64 end;
+
+	return interval_ok(addr, range, &end) &&
+	       !__drm_gpuvm_range_first(gpuvm, addr, end);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_interval_empty);
 
@@ -578,19 +624,27 @@ static int tree_insert(struct drm_gpuvm *gpuvm, struct drm_gpuva *va)
  * @gpuvm: the VA space
  * @va: the mapping, with @va->va filled in
  *
- * Sets @va->vm. The mapping is not linked to its GEM object; see
+ * Sets @va->vm. An inserted mapping holds a reference on its VA space
+ * until drm_gpuva_remove(), so a VM cannot be freed while it still has
+ * mappings. The mapping is not linked to its GEM object; see
  * drm_gpuva_link().
  *
  * Context: The caller serializes against changes of the VA space. Does
  * not sleep or allocate.
  * Return: 0 on success, -EINVAL if the interval fails
- * drm_gpuvm_range_valid(), -EEXIST if it overlaps an existing mapping.
+ * drm_gpuvm_range_valid(), -EEXIST if it overlaps an existing mapping;
+ * on error no reference is taken.
  */
 int drm_gpuva_insert(struct drm_gpuvm *gpuvm, struct drm_gpuva *va)
 {
+	int ret;
+
 	if (!drm_gpuvm_range_valid(gpuvm, va->va.addr, va->va.range))
 		return -EINVAL;
-	return tree_insert(gpuvm, va);
+	ret = tree_insert(gpuvm, va);
+	if (!ret)
+		drm_gpuvm_get(gpuvm);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_insert);
 
@@ -598,11 +652,13 @@ EXPORT_SYMBOL_GPL(drm_gpuva_insert);
  * drm_gpuva_remove() - take a mapping out of its VA space
  * @va: the mapping
  *
- * The kernel-reserved node cannot be removed: trying warns once and does
- * nothing. The mapping stays linked to its vm_bo until drm_gpuva_unlink().
+ * Drops the reference drm_gpuva_insert() took on the VA space, which
+ * frees the VA space if it was the last one. The kernel-reserved node
+ * cannot be removed: trying warns once and does nothing. The mapping stays
+ * linked to its vm_bo until drm_gpuva_unlink().
  *
  * Context: The caller serializes against changes of the VA space. Does
- * not sleep or allocate.
+ * not allocate; sleeps only if this frees the VA space.
  */
 void drm_gpuva_remove(struct drm_gpuva *va)
 {
@@ -614,6 +670,7 @@ void drm_gpuva_remove(struct drm_gpuva *va)
 		return;
 	rb_erase_cached(&va->rb, &gpuvm->tree);
 	RB_CLEAR_NODE(&va->rb);
+	drm_gpuvm_put(gpuvm);
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_remove);
 
@@ -631,9 +688,10 @@ EXPORT_SYMBOL_GPL(drm_gpuva_remove);
  * @reserve_range: size of that interval, 0 for none
  * @ops: the driver's callbacks; @ops->vm_free is required
  *
- * The VM starts with one reference. A space that overflows u64, or a
- * reserved interval outside it, is a driver bug: it warns, and the
- * reserved interval is then left out.
+ * The VM starts with one reference. It holds references on @r_obj and on
+ * @drm until it is freed. A space that overflows u64, or a reserved
+ * interval outside it, is a driver bug: it warns, and the reserved
+ * interval is then left out.
  *
  * Context: Process context.
  */
@@ -665,6 +723,7 @@ void drm_gpuvm_init(struct drm_gpuvm *gpuvm, const char *name,
 	INIT_LIST_HEAD(&gpuvm->extobj.list);
 	INIT_LIST_HEAD(&gpuvm->evict.list);
 
+	drm_dev_get(drm);
 	drm_gem_object_get(r_obj);
 	gpuvm->r_obj = r_obj;
 
@@ -685,11 +744,17 @@ void drm_gpuvm_init(struct drm_gpuvm *gpuvm, const char *name,
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_init);
 
+/*
+ * The order is a contract: everything the VM holds is released before
+ * vm_free, because drivers may embed what it holds (imagination embeds the
+ * root object) in the memory vm_free releases; the device goes last,
+ * because vm_free may still use it.
+ */
 static void drm_gpuvm_free(struct kref *kref)
 {
 	struct drm_gpuvm *gpuvm = container_of(kref, struct drm_gpuvm, kref);
 	struct drm_gpuva *kva = &gpuvm->kernel_alloc_node;
-	struct drm_gem_object *r_obj = gpuvm->r_obj;
+	struct drm_device *drm = gpuvm->drm;
 
 	if (!RB_EMPTY_NODE(&kva->rb)) {
 		rb_erase_cached(&kva->rb, &gpuvm->tree);
@@ -702,18 +767,21 @@ static void drm_gpuvm_free(struct kref *kref)
 	drm_WARN(gpuvm->drm, !list_empty(&gpuvm->evict.list),
 		 "GPUVM %s freed with evicted objects left\n", gpuvm->name);
 
-	if (!drm_WARN_ON(gpuvm->drm, !gpuvm->ops->vm_free))
+	drm_gem_object_put(gpuvm->r_obj);
+	gpuvm->r_obj = NULL;
+
+	if (!drm_WARN_ON(drm, !gpuvm->ops->vm_free))
 		gpuvm->ops->vm_free(gpuvm);
-	drm_gem_object_put(r_obj);
+	drm_dev_put(drm);
 }
 
 /**
  * drm_gpuvm_put() - drop a reference on a VA space
  * @gpuvm: the VA space, or NULL
  *
- * At zero, calls &drm_gpuvm_ops.vm_free and drops the reference on the
- * common dma-resv object. A VA space freed while it still holds mappings
- * or listed objects is a driver bug and warns.
+ * At zero, drops the reference on the common dma-resv object, calls
+ * &drm_gpuvm_ops.vm_free, then drops the reference on the DRM device. A
+ * VA space freed while it still lists objects is a driver bug and warns.
  *
  * Context: Process context.
  */
@@ -1015,33 +1083,32 @@ static void op_free(struct drm_gpuvm *gpuvm, struct drm_gpuva_op *op)
 		drm_gpuvm_kfree(op);
 }
 
-/* Appends a copy of @src to the list; the only allocation of a plan step. */
+/*
+ * Appends a copy of @src to the list; the only allocations of a plan step.
+ * @src is fully initialised, and so is the copy: &drm_gpuvm_ops.op_alloc
+ * need not return zeroed memory. A REMAP's pieces are allocated first, so
+ * that a step is either complete or was never handed to op_free.
+ */
 static int ops_append(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops,
 		      const struct drm_gpuva_op *src)
 {
-	struct drm_gpuva_op *op = op_alloc(gpuvm);
-	struct remap_parts *parts;
+	struct remap_parts *parts = NULL;
+	struct drm_gpuva_op *op;
 
-	if (!op)
-		return -ENOMEM;
-	op->op = src->op;
-	switch (src->op) {
-	case DRM_GPUVA_OP_MAP:
-		op->map = src->map;
-		break;
-	case DRM_GPUVA_OP_UNMAP:
-		op->unmap = src->unmap;
-		break;
-	case DRM_GPUVA_OP_PREFETCH:
-		op->prefetch = src->prefetch;
-		break;
-	case DRM_GPUVA_OP_REMAP:
+	if (src->op == DRM_GPUVA_OP_REMAP) {
 		parts = drm_gpuvm_kzalloc(sizeof(*parts));
-		if (!parts) {
-			op->op = DRM_GPUVA_OP_MAP;
-			op_free(gpuvm, op);
+		if (!parts)
 			return -ENOMEM;
-		}
+	}
+	op = op_alloc(gpuvm);
+	if (!op) {
+		if (parts)
+			drm_gpuvm_kfree(parts);
+		return -ENOMEM;
+	}
+
+	*op = *src;
+	if (parts) {
 		parts->unmap = *src->remap.unmap;
 		op->remap.unmap = &parts->unmap;
 		if (src->remap.prev) {
@@ -1052,7 +1119,6 @@ static int ops_append(struct drm_gpuvm *gpuvm, struct drm_gpuva_ops *ops,
 			parts->next = *src->remap.next;
 			op->remap.next = &parts->next;
 		}
-		break;
 	}
 	list_add_tail(&op->entry, &ops->list);
 	return 0;
@@ -1310,11 +1376,17 @@ void drm_gpuva_remap(struct drm_gpuva *prev,
 	struct drm_gpuva *old = op->unmap->va;
 	struct drm_gpuvm *gpuvm = old->vm;
 
+	/*
+	 * The old mapping's reference on the VA space may be the last one;
+	 * hold another until the pieces have taken theirs.
+	 */
+	drm_gpuvm_get(gpuvm);
 	drm_gpuva_remove(old);
 	if (op->prev)
 		insert_from_op(gpuvm, prev, op->prev);
 	if (op->next)
 		insert_from_op(gpuvm, next, op->next);
+	drm_gpuvm_put(gpuvm);
 }
 EXPORT_SYMBOL_GPL(drm_gpuva_remap);
 
@@ -1389,16 +1461,15 @@ static void drm_gpuvm_bo_destroy(struct kref *kref)
 
 	drm_WARN_ON(gpuvm->drm, !list_empty(&vm_bo->list.gpuva));
 
-	if (!list_empty(&vm_bo->list.entry.extobj))
-		vm_list_del(gpuvm, &gpuvm->extobj.lock,
-			    &vm_bo->list.entry.extobj);
-	if (!list_empty(&vm_bo->list.entry.evict))
-		vm_list_del(gpuvm, &gpuvm->evict.lock,
-			    &vm_bo->list.entry.evict);
-	if (!list_empty(&vm_bo->list.entry.gem)) {
-		drm_gem_gpuva_assert_lock_held(obj);
-		list_del(&vm_bo->list.entry.gem);
-	}
+	/*
+	 * The locks are asserted whether or not the vm_bo is listed: a
+	 * driver that forgets them must hear of it on its first put, not
+	 * only on the day the object happens to be evicted.
+	 */
+	vm_list_del(gpuvm, &gpuvm->extobj.lock, &vm_bo->list.entry.extobj);
+	vm_list_del(gpuvm, &gpuvm->evict.lock, &vm_bo->list.entry.evict);
+	drm_gem_gpuva_assert_lock_held(obj);
+	list_del_init(&vm_bo->list.entry.gem);
 
 	if (gpuvm->ops->vm_bo_free)
 		gpuvm->ops->vm_bo_free(vm_bo);
@@ -1417,13 +1488,14 @@ static void drm_gpuvm_bo_destroy(struct kref *kref)
  * VM's lists, frees it and drops its references on the VM and the GEM
  * object.
  *
- * Context: Process context. If this may be the last reference: the GEM
- * object's gpuva lock is held, and in %DRM_GPUVM_RESV_PROTECTED mode the
- * VM's dma-resv too.
+ * Context: Process context; may sleep. If this may be the last reference:
+ * the GEM object's gpuva lock is held, and in %DRM_GPUVM_RESV_PROTECTED
+ * mode the VM's dma-resv too.
  * Return: true if the vm_bo was freed.
  */
 bool drm_gpuvm_bo_put(struct drm_gpuvm_bo *vm_bo)
 {
+	might_sleep();
 	if (!vm_bo)
 		return false;
 	return kref_put(&vm_bo->kref, drm_gpuvm_bo_destroy);
@@ -1525,6 +1597,8 @@ void drm_gpuvm_bo_extobj_add(struct drm_gpuvm_bo *vm_bo)
 {
 	struct drm_gpuvm *gpuvm = vm_bo->vm;
 
+	if (drm_gpuvm_resv_protected(gpuvm))
+		drm_gpuvm_resv_assert_held(gpuvm);
 	if (!drm_gpuvm_is_extobj(gpuvm, vm_bo->obj))
 		return;
 	vm_list_lock(gpuvm, &gpuvm->extobj.lock);
@@ -1620,7 +1694,8 @@ EXPORT_SYMBOL_GPL(drm_gpuva_link);
  * was the last one; @va->vm_bo is cleared.
  *
  * Context: The GEM object's gpuva lock is held (and see drm_gpuvm_bo_put()
- * for the last reference). Does not sleep or allocate.
+ * for the last reference). Does not allocate; sleeps only if it frees the
+ * vm_bo.
  */
 void drm_gpuva_unlink(struct drm_gpuva *va)
 {
@@ -1638,76 +1713,113 @@ EXPORT_SYMBOL_GPL(drm_gpuva_unlink);
 
 /* ---- Locking and validation --------------------------------------------- */
 
+/*
+ * How every helper below puts an object into a drm_exec transaction. A
+ * caller asking for no fence slots gets the object locked without a
+ * reservation (dma_resv refuses to reserve zero slots); xe and imagination
+ * lock that way and reserve later.
+ */
+static int exec_add_obj(struct drm_exec *exec, struct drm_gem_object *obj,
+			unsigned int num_fences)
+{
+	if (!num_fences)
+		return drm_exec_lock_obj(exec, obj);
+	return drm_exec_prepare_obj(exec, obj, num_fences);
+}
+
 /**
  * drm_gpuvm_prepare_vm() - lock the VM's common dma-resv in a drm_exec
  * @gpuvm: the VA space
  * @exec: the &drm_exec context
- * @num_fences: fence slots to reserve
+ * @num_fences: fence slots to reserve, 0 to lock only
  *
  * Context: Inside drm_exec_until_all_locked().
  * Return: 0, -EDEADLK when the transaction must restart, or another error
- * of drm_exec_prepare_obj().
+ * of drm_exec_lock_obj() or drm_exec_prepare_obj(): -EALREADY if it is
+ * locked in @exec already (without %DRM_EXEC_IGNORE_DUPLICATES), -EINTR,
+ * -ENOMEM.
  */
 int drm_gpuvm_prepare_vm(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 			 unsigned int num_fences)
 {
-	return drm_exec_prepare_obj(exec, gpuvm->r_obj, num_fences);
+	return exec_add_obj(exec, gpuvm->r_obj, num_fences);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_vm);
 
+/* What a list walk hands to its callback for each entry. */
+struct vm_list_visit {
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gem_object *obj;
+};
+
+/* What keeps an entry alive while the walk's callback runs unlocked. */
+enum vm_list_pin {
+	/* The vm_bo: the callback may use it, the walk may free it. */
+	PIN_VM_BO,
+	/* Only its GEM object: the walk never frees a vm_bo. */
+	PIN_OBJ,
+};
+
 /*
- * Visits the entries of one of the VM's lists while calling functions that
- * sleep. Entries are moved one at a time from a private list back to the
- * VM's, with the list lock dropped around @fn, so other threads may add
- * and remove entries meanwhile. Stops at the first error; the entries not
- * visited go back to the list.
+ * Visits the entries of one of the VM's lists while calling @fn, which may
+ * sleep. The entry at the head of the VM's list is moved to a private
+ * "visited" list and @fn runs with the list lock dropped; the walk ends
+ * when the VM's list is empty or @fn fails, and the visited entries go
+ * back to the front of the VM's list. So an entry added while the walk
+ * runs is visited too, and one removed meanwhile (from either list, with
+ * list_del_init() under the list lock) simply is not.
  *
- * What stays alive across @fn is chosen by @pin_vm_bo. With it, @fn gets
- * the vm_bo with a reference, may take it off the list, and the walk's
- * put may be the last one: the object's gpuva lock must then be held, as
- * it is for drm_gpuvm_validate(). Without it, only the GEM object is
- * pinned and @fn gets a NULL vm_bo: the vm_bo may be freed meanwhile by
- * whoever drops its last reference, and the walk never frees one, which
- * it could not do safely when @fn failed to lock the object.
+ * In %DRM_GPUVM_RESV_PROTECTED mode nothing is pinned: every change of
+ * the lists, and the last put of a listed vm_bo, needs the VM's dma-resv,
+ * which the walker holds. With the internal spinlocks another thread may
+ * drop the last reference of a vm_bo meanwhile, so @pin says what to hold:
+ * with %PIN_VM_BO the walk's own put may then be the last one, and the
+ * caller must hold what freeing needs (the object's gpuva lock);
+ * with %PIN_OBJ @fn gets no vm_bo, only the object, and whoever drops the
+ * last reference frees the vm_bo under their own locks.
  */
 static int vm_list_walk(struct drm_gpuvm *gpuvm, struct list_head *list,
-			spinlock_t *lock, size_t entry_offset, bool pin_vm_bo,
-			int (*fn)(struct drm_gpuvm_bo *vm_bo,
-				  struct drm_gem_object *obj, void *arg),
+			spinlock_t *lock, size_t entry_offset,
+			enum vm_list_pin pin,
+			int (*fn)(struct drm_gpuvm *gpuvm,
+				  const struct vm_list_visit *visit, void *arg),
 			void *arg)
 {
-	LIST_HEAD(todo);
+	bool pinned = !drm_gpuvm_resv_protected(gpuvm);
+	LIST_HEAD(visited);
 	int ret = 0;
 
 	vm_list_lock(gpuvm, lock);
-	list_splice_init(list, &todo);
-	while (!list_empty(&todo)) {
-		struct list_head *entry = todo.next;
-		struct drm_gpuvm_bo *vm_bo = (void *)entry - entry_offset;
-		/* Listed, so not freed yet: it still holds its object. */
-		struct drm_gem_object *obj = vm_bo->obj;
+	while (!list_empty(list)) {
+		struct list_head *entry = list->next;
+		struct vm_list_visit visit = {
+			.vm_bo = (void *)entry - entry_offset,
+		};
 
-		list_move_tail(entry, list);
-		if (pin_vm_bo) {
-			if (!kref_get_unless_zero(&vm_bo->kref))
+		/* Listed, so not freed yet: it still holds its object. */
+		visit.obj = visit.vm_bo->obj;
+		list_move_tail(entry, &visited);
+		if (pinned && pin == PIN_VM_BO) {
+			/* A dying vm_bo waits for the lock to unlist itself. */
+			if (!kref_get_unless_zero(&visit.vm_bo->kref))
 				continue;
-		} else {
-			drm_gem_object_get(obj);
-			vm_bo = NULL;
+		} else if (pinned) {
+			drm_gem_object_get(visit.obj);
+			visit.vm_bo = NULL;
 		}
 		vm_list_unlock(gpuvm, lock);
 
-		ret = fn(vm_bo, obj, arg);
-		if (pin_vm_bo)
-			drm_gpuvm_bo_put(vm_bo);
-		else
-			drm_gem_object_put(obj);
+		ret = fn(gpuvm, &visit, arg);
+		if (pinned && pin == PIN_VM_BO)
+			drm_gpuvm_bo_put(visit.vm_bo);
+		else if (pinned)
+			drm_gem_object_put(visit.obj);
 
 		vm_list_lock(gpuvm, lock);
 		if (ret)
 			break;
 	}
-	list_splice(&todo, list);
+	list_splice(&visited, list);
 	vm_list_unlock(gpuvm, lock);
 	return ret;
 }
@@ -1717,27 +1829,46 @@ struct prepare_args {
 	unsigned int num_fences;
 };
 
-static int prepare_one(struct drm_gpuvm_bo *vm_bo, struct drm_gem_object *obj,
-		       void *arg)
+static int prepare_one(struct drm_gpuvm *gpuvm,
+		       const struct vm_list_visit *visit, void *arg)
 {
 	struct prepare_args *args = arg;
+	struct drm_gpuvm_bo *vm_bo = visit->vm_bo;
+	int ret;
 
-	return drm_exec_prepare_obj(args->exec, obj, args->num_fences);
+	ret = exec_add_obj(args->exec, visit->obj, args->num_fences);
+	if (ret || !drm_gpuvm_resv_protected(gpuvm))
+		return ret;
+
+	/*
+	 * drm_gpuvm_bo_evict() could only record an external object's
+	 * eviction (the VM's dma-resv was not held); list it now.
+	 */
+	if (vm_bo->evicted) {
+		vm_list_lock(gpuvm, &gpuvm->evict.lock);
+		if (list_empty(&vm_bo->list.entry.evict))
+			list_add_tail(&vm_bo->list.entry.evict,
+				      &gpuvm->evict.list);
+		vm_list_unlock(gpuvm, &gpuvm->evict.lock);
+	}
+	return 0;
 }
 
 /**
  * drm_gpuvm_prepare_objects() - lock every external object of a VM
  * @gpuvm: the VA space
  * @exec: the &drm_exec context
- * @num_fences: fence slots to reserve on each
+ * @num_fences: fence slots to reserve on each, 0 to lock only
  *
  * Private objects share the VM's dma-resv; lock it with
- * drm_gpuvm_prepare_vm() first.
+ * drm_gpuvm_prepare_vm() first. In %DRM_GPUVM_RESV_PROTECTED mode an
+ * external object found evicted joins the VM's evicted list here, for
+ * drm_gpuvm_validate().
  *
  * Context: Inside drm_exec_until_all_locked(); in
  * %DRM_GPUVM_RESV_PROTECTED mode with the VM's dma-resv held.
- * Return: 0, -EDEADLK when the transaction must restart, or another error
- * of drm_exec_prepare_obj().
+ * Return: 0, or the first error of locking an object, as for
+ * drm_gpuvm_prepare_vm() (-EDEADLK when the transaction must restart).
  */
 int drm_gpuvm_prepare_objects(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 			      unsigned int num_fences)
@@ -1746,7 +1877,7 @@ int drm_gpuvm_prepare_objects(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 
 	return vm_list_walk(gpuvm, &gpuvm->extobj.list, &gpuvm->extobj.lock,
 			    offsetof(struct drm_gpuvm_bo, list.entry.extobj),
-			    false, prepare_one, &args);
+			    PIN_OBJ, prepare_one, &args);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_objects);
 
@@ -1756,16 +1887,19 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_objects);
  * @exec: the &drm_exec context
  * @addr: first address
  * @range: size in bytes
- * @num_fences: fence slots to reserve on each
+ * @num_fences: fence slots to reserve on each, 0 to lock only
  *
- * An object mapped more than once in the interval, or already locked in
- * @exec, is met again: initialise @exec with %DRM_EXEC_IGNORE_DUPLICATES
- * unless that cannot happen.
+ * Sparse mappings have no object and are skipped. An object mapped more
+ * than once in the interval, a private object next to another one or to
+ * the VM's own dma-resv, or an object already locked in @exec, is met
+ * again: initialise @exec with %DRM_EXEC_IGNORE_DUPLICATES unless that
+ * cannot happen.
  *
  * Context: Inside drm_exec_until_all_locked(); the caller serializes
  * against changes of the VA space.
- * Return: 0, -EINVAL for an invalid interval, -EDEADLK when the
- * transaction must restart, or another error of drm_exec_prepare_obj().
+ * Return: 0, -EINVAL for an empty or overflowing interval (nothing
+ * locked), or the first error of locking an object, as for
+ * drm_gpuvm_prepare_vm().
  */
 int drm_gpuvm_prepare_range(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 			    u64 addr, u64 range, unsigned int num_fences)
@@ -1779,7 +1913,7 @@ int drm_gpuvm_prepare_range(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 	drm_gpuvm_for_each_va_range(va, gpuvm, addr, end) {
 		if (!va->gem.obj)
 			continue;
-		ret = drm_exec_prepare_obj(exec, va->gem.obj, num_fences);
+		ret = exec_add_obj(exec, va->gem.obj, num_fences);
 		if (ret)
 			return ret;
 	}
@@ -1787,16 +1921,48 @@ int drm_gpuvm_prepare_range(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_prepare_range);
 
-/* One pass of drm_gpuvm_exec_lock(); the first error (or -EDEADLK) ends it. */
-static int exec_lock_pass(struct drm_gpuvm_exec *vm_exec)
+/*
+ * Runs one drm_exec transaction for the exec_lock family: @pass locks
+ * what the variant needs and is repeated from scratch on contention. On
+ * error nothing stays locked.
+ */
+static int exec_transaction(struct drm_gpuvm_exec *vm_exec,
+			    int (*pass)(struct drm_gpuvm_exec *vm_exec,
+					void *arg),
+			    void *arg)
 {
 	struct drm_exec *exec = &vm_exec->exec;
 	int ret;
 
-	ret = drm_gpuvm_prepare_vm(vm_exec->vm, exec, vm_exec->num_fences);
-	if (!ret)
-		ret = drm_gpuvm_prepare_objects(vm_exec->vm, exec,
-						vm_exec->num_fences);
+	drm_exec_init(exec, vm_exec->flags, 0);
+	drm_exec_until_all_locked(exec) {
+		ret = pass(vm_exec, arg);
+		drm_exec_retry_on_contention(exec);
+		if (ret) {
+			drm_exec_fini(exec);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The VM's dma-resv and every external object. */
+static int lock_vm_and_extobjs(struct drm_gpuvm_exec *vm_exec)
+{
+	int ret;
+
+	ret = drm_gpuvm_prepare_vm(vm_exec->vm, &vm_exec->exec,
+				   vm_exec->num_fences);
+	if (ret)
+		return ret;
+	return drm_gpuvm_prepare_objects(vm_exec->vm, &vm_exec->exec,
+					 vm_exec->num_fences);
+}
+
+static int lock_pass(struct drm_gpuvm_exec *vm_exec, void *unused)
+{
+	int ret = lock_vm_and_extobjs(vm_exec);
+
 	if (!ret && vm_exec->extra.fn)
 		ret = vm_exec->extra.fn(vm_exec);
 	return ret;
@@ -1812,36 +1978,16 @@ static int exec_lock_pass(struct drm_gpuvm_exec *vm_exec)
  * until drm_gpuvm_exec_unlock().
  *
  * Context: Process context; may sleep.
- * Return: 0 on success; otherwise the error (e.g. -EINTR, -ENOMEM), with
- * nothing left locked.
+ * Return: 0 on success; otherwise the error (-EINTR with
+ * %DRM_EXEC_INTERRUPTIBLE_WAIT, -ENOMEM, -EALREADY for an object locked
+ * twice without %DRM_EXEC_IGNORE_DUPLICATES, or an error of @extra.fn),
+ * with nothing left locked.
  */
 int drm_gpuvm_exec_lock(struct drm_gpuvm_exec *vm_exec)
 {
-	struct drm_exec *exec = &vm_exec->exec;
-	int ret;
-
-	drm_exec_init(exec, vm_exec->flags, 0);
-	drm_exec_until_all_locked(exec) {
-		ret = exec_lock_pass(vm_exec);
-		/* Contention restarts the whole pass with nothing held. */
-		drm_exec_retry_on_contention(exec);
-		if (ret) {
-			drm_exec_fini(exec);
-			return ret;
-		}
-	}
-	return 0;
+	return exec_transaction(vm_exec, lock_pass, NULL);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock);
-
-/* drm_gpuvm_exec_lock() with @fn as the extra callback, for the wrappers. */
-static int exec_lock_with(struct drm_gpuvm_exec *vm_exec,
-			  int (*fn)(struct drm_gpuvm_exec *vm_exec), void *priv)
-{
-	vm_exec->extra.fn = fn;
-	vm_exec->extra.priv = priv;
-	return drm_gpuvm_exec_lock(vm_exec);
-}
 
 /* What drm_gpuvm_exec_lock_array() adds to the transaction. */
 struct exec_more_objs {
@@ -1849,12 +1995,17 @@ struct exec_more_objs {
 	unsigned int count;
 };
 
-static int lock_array_fn(struct drm_gpuvm_exec *vm_exec)
+static int lock_array_pass(struct drm_gpuvm_exec *vm_exec, void *arg)
 {
-	struct exec_more_objs *more = vm_exec->extra.priv;
+	struct exec_more_objs *more = arg;
+	unsigned int i;
+	int ret;
 
-	return drm_exec_prepare_array(&vm_exec->exec, more->list, more->count,
-				      vm_exec->num_fences);
+	ret = lock_vm_and_extobjs(vm_exec);
+	for (i = 0; !ret && i < more->count; i++)
+		ret = exec_add_obj(&vm_exec->exec, more->list[i],
+				   vm_exec->num_fences);
+	return ret;
 }
 
 /**
@@ -1863,8 +2014,8 @@ static int lock_array_fn(struct drm_gpuvm_exec *vm_exec)
  * @objs: further GEM objects to lock
  * @num_objs: number of entries in @objs
  *
- * Like drm_gpuvm_exec_lock() with @objs locked in the same transaction.
- * @vm_exec->extra is used internally and overwritten.
+ * Like drm_gpuvm_exec_lock() with @objs locked in the same transaction
+ * instead of calling @vm_exec->extra.fn.
  *
  * Context: Process context; may sleep.
  * Return: as drm_gpuvm_exec_lock().
@@ -1875,86 +2026,74 @@ int drm_gpuvm_exec_lock_array(struct drm_gpuvm_exec *vm_exec,
 {
 	struct exec_more_objs more = { .list = objs, .count = num_objs };
 
-	return exec_lock_with(vm_exec, lock_array_fn, &more);
+	return exec_transaction(vm_exec, lock_array_pass, &more);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock_array);
 
-/* What drm_gpuvm_exec_lock_range() adds: objects mapped in the interval. */
+/* The interval drm_gpuvm_exec_lock_range() locks. */
 struct exec_interval {
 	u64 start;
 	u64 size;
 };
 
-static int lock_range_fn(struct drm_gpuvm_exec *vm_exec)
+static int lock_range_pass(struct drm_gpuvm_exec *vm_exec, void *arg)
 {
-	struct exec_interval *in = vm_exec->extra.priv;
+	struct exec_interval *in = arg;
 
 	return drm_gpuvm_prepare_range(vm_exec->vm, &vm_exec->exec, in->start,
 				       in->size, vm_exec->num_fences);
 }
 
 /**
- * drm_gpuvm_exec_lock_range() - lock a VM, its external objects and the
- * objects mapped in an interval
+ * drm_gpuvm_exec_lock_range() - lock the objects mapped in an interval
  * @vm_exec: the context, with @vm, @flags and @num_fences set
  * @addr: first address
  * @range: size in bytes
  *
- * Like drm_gpuvm_exec_lock() with drm_gpuvm_prepare_range() in the same
- * transaction. @vm_exec->extra is used internally and overwritten.
+ * One drm_exec transaction running drm_gpuvm_prepare_range(), retried on
+ * contention. Only the objects mapped in the interval are locked: not the
+ * VM's dma-resv by itself, not the external objects mapped elsewhere, and
+ * @vm_exec->extra is not called. Two private objects in the interval share
+ * a dma-resv, so set %DRM_EXEC_IGNORE_DUPLICATES in @vm_exec->flags unless
+ * the interval cannot hold two.
  *
  * Context: Process context; may sleep.
- * Return: as drm_gpuvm_exec_lock(), or -EINVAL for an invalid interval.
+ * Return: 0 with the objects locked until drm_gpuvm_exec_unlock(),
+ * -EINVAL for an empty or overflowing interval, or an error of locking
+ * as for drm_gpuvm_exec_lock(); on error nothing is left locked.
  */
 int drm_gpuvm_exec_lock_range(struct drm_gpuvm_exec *vm_exec,
 			      u64 addr, u64 range)
 {
 	struct exec_interval in = { .start = addr, .size = range };
 
-	return exec_lock_with(vm_exec, lock_range_fn, &in);
+	return exec_transaction(vm_exec, lock_range_pass, &in);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock_range);
 
-struct validate_args {
-	struct drm_gpuvm *gpuvm;
-	struct drm_exec *exec;
-};
-
 /*
- * Validates one listed vm_bo. An entry whose state was cleared without
- * leaving the list (some drivers write &drm_gpuvm_bo.evicted directly)
- * leaves it here; one still evicted after its callback stays listed.
+ * Validates one listed vm_bo, whatever its &drm_gpuvm_bo.evicted says:
+ * being listed is what counts. The entry leaves the list when the driver
+ * clears the state with drm_gpuvm_bo_evict(vm_bo, false), in either mode.
+ * In %DRM_GPUVM_RESV_PROTECTED mode it also leaves when the flag is clear
+ * after the callback (xe clears it by hand and loops until the list is
+ * empty); with the internal spinlocks it then stays listed.
  */
-static int validate_one(struct drm_gpuvm_bo *vm_bo, struct drm_gem_object *obj,
-			void *arg)
+static int validate_one(struct drm_gpuvm *gpuvm,
+			const struct vm_list_visit *visit, void *arg)
 {
-	struct validate_args *args = arg;
-	struct drm_gpuvm *gpuvm = args->gpuvm;
-	int ret = 0;
+	struct drm_exec *exec = arg;
+	struct drm_gpuvm_bo *vm_bo = visit->vm_bo;
+	int ret;
 
-	if (vm_bo->evicted)
-		ret = gpuvm->ops->vm_bo_validate(vm_bo, args->exec);
-	if (!ret && !vm_bo->evicted)
+	if (drm_gpuvm_resv_protected(gpuvm))
+		dma_resv_assert_held(visit->obj->resv);
+
+	ret = gpuvm->ops->vm_bo_validate(vm_bo, exec);
+	if (!ret && drm_gpuvm_resv_protected(gpuvm) && !vm_bo->evicted)
 		vm_list_del(gpuvm, &gpuvm->evict.lock,
 			    &vm_bo->list.entry.evict);
 	return ret;
-}
-
-/*
- * In %DRM_GPUVM_RESV_PROTECTED mode, drm_gpuvm_bo_evict() only records
- * the state of external objects; list them now that every lock is held.
- */
-static void collect_evicted_extobjs(struct drm_gpuvm *gpuvm)
-{
-	struct drm_gpuvm_bo *vm_bo;
-
-	if (!drm_gpuvm_resv_protected(gpuvm))
-		return;
-	drm_gpuvm_resv_assert_held(gpuvm);
-	list_for_each_entry(vm_bo, &gpuvm->extobj.list, list.entry.extobj)
-		if (vm_bo->evicted && list_empty(&vm_bo->list.entry.evict))
-			list_add_tail(&vm_bo->list.entry.evict,
-				      &gpuvm->evict.list);
 }
 
 /**
@@ -1962,28 +2101,26 @@ static void collect_evicted_extobjs(struct drm_gpuvm *gpuvm)
  * @gpuvm: the VA space
  * @exec: a &drm_exec context holding the VM's objects locked
  *
- * Calls &drm_gpuvm_ops.vm_bo_validate for each vm_bo evicted when the call
- * starts, and stops at the first error. The callback normally moves the
- * object back, and the driver's move notification clears the evicted
- * state (drm_gpuvm_bo_evict(vm_bo, false)), which takes the vm_bo off the
- * list while this walk runs. A vm_bo still evicted after its callback
- * stays listed and is validated again next time.
+ * Calls &drm_gpuvm_ops.vm_bo_validate for each vm_bo on the VM's evicted
+ * list, including those that join it while the walk runs, and stops at
+ * the first error. The callback normally moves the object back, and the
+ * driver's move notification clears the evicted state
+ * (drm_gpuvm_bo_evict(vm_bo, false)), which takes the vm_bo off the list
+ * while this walk runs. See the Locking section for what each list mode
+ * does with an entry whose state stays set or was cleared by hand.
  *
  * Context: Process context; may sleep. The VM's dma-resv and those of the
  * external objects are held, e.g. through drm_gpuvm_exec_lock().
- * Return: 0 on success, -EINVAL if the driver has no vm_bo_validate
+ * Return: 0 on success, -EOPNOTSUPP if the driver has no vm_bo_validate
  * callback, or the first error of the callback.
  */
 int drm_gpuvm_validate(struct drm_gpuvm *gpuvm, struct drm_exec *exec)
 {
-	struct validate_args args = { .gpuvm = gpuvm, .exec = exec };
-
-	if (drm_WARN_ON_ONCE(gpuvm->drm, !gpuvm->ops->vm_bo_validate))
-		return -EINVAL;
-	collect_evicted_extobjs(gpuvm);
+	if (!gpuvm->ops->vm_bo_validate)
+		return -EOPNOTSUPP;
 	return vm_list_walk(gpuvm, &gpuvm->evict.list, &gpuvm->evict.lock,
 			    offsetof(struct drm_gpuvm_bo, list.entry.evict),
-			    true, validate_one, &args);
+			    PIN_VM_BO, validate_one, exec);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_validate);
 
