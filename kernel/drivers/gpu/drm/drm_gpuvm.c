@@ -250,8 +250,9 @@
  * it did, except in the points below, each chosen on purpose and each
  * proven by the KUnit case drm_test_gpuvm_differences:
  *
- * - An empty interval (range 0) is invalid everywhere: the range check,
- *   insertion and every request return -EINVAL, lookups NULL, and
+ * - An empty interval (range 0) is invalid everywhere, and so is one that
+ *   overflows u64: the range check, insertion, every request and the
+ *   locking helpers return -EINVAL, lookups NULL, and
  *   drm_gpuvm_interval_empty() false. An empty request is a caller's
  *   mistake, and letting it through made "valid" depend on the function.
  * - drm_gpuva_find_prev(@start) returns only a mapping ending exactly at
@@ -268,6 +269,14 @@
  * - drm_gpuvm_prepare_range() and drm_gpuvm_exec_lock_range() skip sparse
  *   mappings, which have no object to lock; the earlier version followed
  *   their NULL object.
+ * - drm_gpuvm_prefetch_ops_create() checks its interval like every other
+ *   request and returns -EINVAL for a bad one, instead of a plan that may
+ *   include the kernel-reserved node.
+ * - drm_gpuvm_prepare_objects() never frees a vm_bo. With the internal
+ *   spinlocks the earlier version held a reference on each vm_bo it
+ *   locked, so when another thread dropped the last other one while the
+ *   walk waited for the object's lock, the walk freed the vm_bo without
+ *   that lock; see the Locking section.
  */
 
 /**

@@ -1194,8 +1194,6 @@ static void drm_test_gpuvm_bad_input(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, ops, ERR_PTR(-EINVAL));
 	ops = drm_gpuvm_sm_unmap_ops_create(t->gpuvm, c->addr, c->range);
 	KUNIT_EXPECT_PTR_EQ(test, ops, ERR_PTR(-EINVAL));
-	ops = drm_gpuvm_prefetch_ops_create(t->gpuvm, c->addr, c->range);
-	KUNIT_EXPECT_PTR_EQ(test, ops, ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_EQ(test, drm_gpuvm_sm_map(t->gpuvm, &r, c->addr, c->range,
 					       &t->objs[OBJ_A], 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, drm_gpuvm_sm_unmap(t->gpuvm, &r, c->addr,
@@ -1915,10 +1913,18 @@ static void drm_test_gpuvm_link_flow(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, count_list(&bo_b->list.gpuva), 1);
 	KUNIT_EXPECT_EQ(test, kref_read(&bo_b->kref), 2);
 	n = 0;
-	drm_gpuvm_bo_for_each_va(va, bo_a) {
-		KUNIT_EXPECT_PTR_EQ(test, va->vm_bo, bo_a);
-		KUNIT_EXPECT_PTR_EQ(test, va->gem.obj, a);
-		n++;
+	{
+		/*
+		 * Named vm_bo: the base tree's drm_gpuvm_bo_for_each_va()
+		 * reads a variable of that name instead of its argument.
+		 */
+		struct drm_gpuvm_bo *vm_bo = bo_a;
+
+		drm_gpuvm_bo_for_each_va(va, vm_bo) {
+			KUNIT_EXPECT_PTR_EQ(test, va->vm_bo, bo_a);
+			KUNIT_EXPECT_PTR_EQ(test, va->gem.obj, a);
+			n++;
+		}
 	}
 	KUNIT_EXPECT_EQ(test, n, 2);
 
@@ -2553,7 +2559,7 @@ static int releaser_fn(void *arg)
  * object's vm_bo and a signal ends the wait. The vm_bo is freed by the
  * thread that held the lock, not by the walk that failed to take it.
  */
-static void drm_test_gpuvm_prepare_interrupted(struct kunit *test)
+static void prepare_interrupted(struct kunit *test)
 {
 	struct gpuvm_test *t = test->priv;
 	struct drm_gem_object *a = &t->objs[OBJ_A];
@@ -3929,6 +3935,8 @@ enum difference {
 	DIFF_LINK_OTHER_OBJECT,
 	DIFF_ARRAY_ZERO_FENCES,
 	DIFF_RANGE_SKIPS_SPARSE,
+	DIFF_PREFETCH_CHECKS_INTERVAL,
+	DIFF_PREPARE_NEVER_FREES,
 };
 
 struct difference_case {
@@ -3954,6 +3962,10 @@ static const struct difference_case difference_cases[] = {
 	{ "difference: prepare_range skips sparse mappings",
 	  DIFF_RANGE_SKIPS_SPARSE },
 #endif
+	{ "difference: prefetch_ops_create checks its interval",
+	  DIFF_PREFETCH_CHECKS_INTERVAL },
+	{ "difference: prepare_objects never frees a vm_bo",
+	  DIFF_PREPARE_NEVER_FREES },
 };
 
 static void difference_desc(const struct difference_case *c, char *desc)
@@ -4050,6 +4062,26 @@ static void drm_test_gpuvm_differences(struct kunit *test)
 			drm_gpuvm_exec_unlock(&vm_exec);
 		}
 		break;
+	case DIFF_PREFETCH_CHECKS_INTERVAL: {
+		static const struct bad_case *const bad[] = {
+			&bad_cases[0], &bad_cases[3], &bad_cases[4],
+		};
+		struct drm_gpuva_ops *ops;
+		unsigned int i;
+
+		for (i = 0; i < ARRAY_SIZE(bad); i++) {
+			ops = drm_gpuvm_prefetch_ops_create(vm, bad[i]->addr,
+							    bad[i]->range);
+			KUNIT_EXPECT_PTR_EQ_MSG(test, ops, ERR_PTR(-EINVAL),
+						"%s", bad[i]->description);
+			if (!IS_ERR(ops))
+				drm_gpuva_ops_free(vm, ops);
+		}
+		break;
+	}
+	case DIFF_PREPARE_NEVER_FREES:
+		prepare_interrupted(test);
+		break;
 	case DIFF_RANGE_SKIPS_SPARSE:
 		vm_exec.flags = DRM_EXEC_IGNORE_DUPLICATES;
 		ret = drm_gpuvm_exec_lock_range(&vm_exec, 0, 8 * PG);
@@ -4108,7 +4140,6 @@ static struct kunit_case drm_gpuvm_bo_tests[] = {
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_lock, lock_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_lock_range, lock_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_contention, lock_mode_gen_params),
-	KUNIT_CASE(drm_test_gpuvm_prepare_interrupted),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_resv_asserts, resv_assert_gen_params),
 	KUNIT_CASE_SLOW(drm_test_gpuvm_concurrent_lists),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_zero_fences, lock_mode_gen_params),
