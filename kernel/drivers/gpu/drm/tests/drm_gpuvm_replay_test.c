@@ -1,0 +1,1023 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * KUnit replays of the in-tree GPUVM callers.
+ *
+ * Each case replays one driver's GPUVM calls the way the driver's source
+ * in this tree makes them: the same structure layout (what is embedded
+ * where), the same initialisers (fields the driver leaves unset stay
+ * unset), the same flags, locks and order, down to teardown. Only the
+ * hardware is left out (page tables, firmware, TTM placement). Every step
+ * names the driver function it replays; the table below maps each GPUVM
+ * call site of the drivers to the case that replays it.
+ *
+ * The cases use only the 6.12 API, so they also run against the base
+ * tree's own GPUVM (make kunit-base), where they must pass as well.
+ *
+ * Call sites replayed (driver function: GPUVM calls, in the case named):
+ *
+ * imagination, pvr_vm.c (drm_test_gpuvm_replay_pvr):
+ *   pvr_vm_create_context: drm_gem_private_object_init(dummy_gem),
+ *	drm_gpuvm_init(flags 0, r_obj = embedded dummy_gem, [0, 1 << 40))
+ *   pvr_vm_bind_op_map_init: drm_gpuvm_range_valid, drm_gpuvm_bo_obtain
+ *	under the object's dma-resv only
+ *   pvr_vm_map, pvr_vm_unmap_obj_locked: drm_gpuvm_exec_lock (initialiser
+ *	without .num_fences, INTERRUPTIBLE_WAIT | IGNORE_DUPLICATES, extra.fn
+ *	= drm_exec_lock_obj of the object), drm_gpuvm_sm_map / sm_unmap,
+ *	drm_gpuvm_exec_unlock
+ *   pvr_vm_gpuva_map: drm_gpuva_map, drm_gpuva_link
+ *   pvr_vm_gpuva_remap: drm_gpuva_op_remap_to_unmap_range,
+ *	drm_gpuva_remap (pointers of consumed pieces are NULL),
+ *	drm_gpuva_link of prev/next, drm_gpuva_unlink, kfree of the old va
+ *   pvr_vm_gpuva_unmap: drm_gpuva_unmap, drm_gpuva_unlink, kfree
+ *   pvr_vm_bind_op_fini: drm_gpuvm_bo_put (NULL for an unmap), no lock
+ *   pvr_vm_unmap: drm_gpuva_find (exact), -ENOENT otherwise
+ *   pvr_vm_unmap_all: drm_gpuva_find_first(mm_start, mm_range) loop
+ *   pvr_vm_find_gem_object: drm_gpuva_find_first(addr, 1)
+ *   pvr_vm_context_release: unmap all, drm_gem_private_object_fini
+ *	(dummy_gem), drm_gpuvm_put, vm_free = kfree of the context
+ *
+ * panthor, panthor_mmu.c and panthor_gem.c (drm_test_gpuvm_replay_panthor):
+ *   panthor_gem_create_object: drm_gem_gpuva_set_lock(gpuva_list_lock)
+ *   panthor_vm_create: drm_gpuvm_resv_object_alloc,
+ *	drm_gpuvm_init(DRM_GPUVM_RESV_PROTECTED), drm_gem_object_put(r_obj)
+ *   panthor_vm_prepare_map_op_ctx: drm_gpuvm_bo_create (no lock),
+ *	drm_gpuvm_bo_obtain_prealloc (VM resv + gpuva_list_lock),
+ *	drm_gpuvm_bo_extobj_add (VM resv)
+ *   panthor_vm_bind_prepare_fence_ctx / panthor_vm_bind_job_prepare_resvs:
+ *	drm_gpuvm_prepare_vm(.., 1), drm_exec_prepare_obj(bo, 1),
+ *	drm_gpuvm_resv_add_fence(BOOKKEEP, BOOKKEEP)
+ *   panthor_vm_exec_op (inside dma_fence_begin_signalling() as in
+ *	panthor_vm_bind_run_job): drm_gpuvm_sm_map / drm_gpuvm_sm_unmap with
+ *	priv = the VM
+ *   panthor_gpuva_sm_step_map: drm_gpuva_map, panthor_vma_link
+ *	(drm_gpuva_link, drm_gpuvm_bo_put that must not free)
+ *   panthor_gpuva_sm_step_remap: drm_gpuva_op_remap_to_unmap_range,
+ *	drm_gpuva_remap(prev or NULL, next or NULL), links with
+ *	drm_gpuvm_bo_get(old vm_bo), panthor_vma_unlink
+ *   panthor_gpuva_sm_step_unmap: drm_gpuva_unmap, panthor_vma_unlink
+ *	(drm_gpuvm_bo_get, drm_gpuva_unlink, va->vm_bo restored)
+ *   panthor_vm_cleanup_op_ctx / panthor_vm_bo_put: drm_gpuvm_get, VM resv
+ *	+ gpuva_list_lock, drm_gpuvm_bo_put (its result), drm_gpuvm_put
+ *   panthor_vm_get_bo_for_va: drm_gpuva_find_first(va, 1)
+ *   panthor_job_prepare_resvs (group submit): drm_gpuvm_prepare_vm,
+ *	drm_gpuvm_prepare_objects, drm_gpuvm_resv_add_fence
+ *   panthor_vm_destroy: unmap of [mm_start, mm_start + mm_range), put
+ *
+ * xe and nouveau: see the cases drm_test_gpuvm_replay_xe_* and
+ * drm_test_gpuvm_replay_nouveau_* below.
+ */
+
+#include <kunit/test.h>
+
+#include <linux/dma-fence.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_exec.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gpuvm.h>
+#include <drm/drm_kunit_helpers.h>
+
+#define SZ_PAGE 0x1000ull
+
+/* ---- Fixture ------------------------------------------------------------- */
+
+/*
+ * A device with the features the four drivers set (DRIVER_GEM and
+ * DRIVER_GEM_GPUVA), and counters of what each replay allocated.
+ */
+struct replay {
+	struct kunit *test;
+	struct drm_device *drm;
+	unsigned int dev_refs;
+	int bos_live;
+	int vas_live;
+	bool vm_freed;
+};
+
+/* The driver callbacks get no context pointer: one case runs at a time. */
+static struct replay *rp;
+
+/* A buffer object: a GEM object embedded in a driver structure. */
+struct replay_bo {
+	struct drm_gem_object base;
+	/* panthor: the lock registered with drm_gem_gpuva_set_lock(). */
+	struct mutex gpuva_list_lock;
+};
+
+static void replay_bo_free(struct drm_gem_object *obj)
+{
+	struct replay_bo *bo = container_of(obj, struct replay_bo, base);
+
+	drm_gem_object_release(obj);
+	mutex_destroy(&bo->gpuva_list_lock);
+	rp->bos_live--;
+	kfree(bo);
+}
+
+static const struct drm_gem_object_funcs replay_bo_funcs = {
+	.free = replay_bo_free,
+};
+
+/*
+ * A BO of @size bytes with its own dma-resv, or sharing @resv_obj's (a
+ * VM-private BO holds a reference on the object whose resv it shares, as
+ * panthor's exclusive_vm_root_gem and nouveau's r_obj do).
+ */
+static struct replay_bo *replay_bo_new(struct replay *r, u64 size,
+				       struct drm_gem_object *resv_obj)
+{
+	struct replay_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(r->test, bo);
+	bo->base.funcs = &replay_bo_funcs;
+	drm_gem_private_object_init(r->drm, &bo->base, size);
+	mutex_init(&bo->gpuva_list_lock);
+	if (resv_obj)
+		bo->base.resv = resv_obj->resv;
+	r->bos_live++;
+	return bo;
+}
+
+static int replay_init(struct kunit *test)
+{
+	struct replay *r;
+	struct device *dev;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->test = test;
+	test->priv = r;
+	rp = r;
+
+	dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	r->drm = __drm_kunit_helper_alloc_drm_device(test, dev,
+						     sizeof(*r->drm), 0,
+						     DRIVER_GEM |
+						     DRIVER_GEM_GPUVA);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, r->drm);
+	r->dev_refs = kref_read(&r->drm->ref);
+	return 0;
+}
+
+/* What every replay must leave behind: nothing. */
+static void replay_exit(struct kunit *test)
+{
+	struct replay *r = test->priv;
+
+	KUNIT_EXPECT_EQ_MSG(test, r->bos_live, 0, "buffer objects leaked");
+	KUNIT_EXPECT_EQ_MSG(test, r->vas_live, 0, "mappings leaked");
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&r->drm->ref), r->dev_refs,
+			    "device references left");
+	rp = NULL;
+}
+
+/* The mappings of a VM, reserved node excluded, as (addr, range, obj). */
+struct replay_map {
+	u64 addr;
+	u64 range;
+	struct drm_gem_object *obj;
+	u64 offset;
+};
+
+static void replay_space_is(struct kunit *test, struct drm_gpuvm *gpuvm,
+			    const struct replay_map *exp, unsigned int n)
+{
+	struct drm_gpuva *va;
+	unsigned int i = 0;
+
+	drm_gpuvm_for_each_va(va, gpuvm) {
+		if (va == &gpuvm->kernel_alloc_node)
+			continue;
+		if (i < n) {
+			KUNIT_EXPECT_EQ_MSG(test, va->va.addr, exp[i].addr,
+					    "mapping %u", i);
+			KUNIT_EXPECT_EQ_MSG(test, va->va.range, exp[i].range,
+					    "mapping %u", i);
+			KUNIT_EXPECT_PTR_EQ_MSG(test, va->gem.obj, exp[i].obj,
+						"mapping %u", i);
+			KUNIT_EXPECT_EQ_MSG(test, va->gem.offset,
+					    exp[i].offset, "mapping %u", i);
+			if (va->gem.obj)
+				KUNIT_EXPECT_PTR_EQ_MSG(test, va->vm_bo ?
+							va->vm_bo->obj : NULL,
+							va->gem.obj,
+							"mapping %u link", i);
+		}
+		i++;
+	}
+	KUNIT_EXPECT_EQ(test, i, n);
+}
+
+/* ---- imagination -------------------------------------------------------- */
+
+/* struct pvr_vm_context: the root object is embedded, last. */
+struct pvr_like_vm_context {
+	struct drm_gpuvm gpuvm_mgr;
+	struct mutex lock;
+	struct drm_gem_object dummy_gem;
+};
+
+/* struct pvr_vm_gpuva: base first, kzalloc'd. */
+struct pvr_like_gpuva {
+	struct drm_gpuva base;
+};
+
+/* struct pvr_vm_bind_op, zero-initialised on the stack. */
+struct pvr_like_bind_op {
+	bool map;
+	struct drm_gem_object *obj;
+	struct drm_gpuvm_bo *gpuvm_bo;
+	struct pvr_like_gpuva *new_va;
+	struct pvr_like_gpuva *prev_va;
+	struct pvr_like_gpuva *next_va;
+	struct pvr_like_vm_context *vm_ctx;
+	u64 offset;
+	u64 device_addr;
+	u64 size;
+};
+
+static void pvr_like_gpuvm_free(struct drm_gpuvm *gpuvm)
+{
+	struct pvr_like_vm_context *vm_ctx =
+		container_of(gpuvm, struct pvr_like_vm_context, gpuvm_mgr);
+
+	/* pvr_gpuvm_free(): the device must still be held here. */
+	KUNIT_EXPECT_EQ(rp->test, kref_read(&rp->drm->ref), rp->dev_refs + 1);
+	rp->vm_freed = true;
+	kfree(vm_ctx);
+}
+
+static struct pvr_like_gpuva *pvr_like_va_alloc(void)
+{
+	struct pvr_like_gpuva *va = kzalloc(sizeof(*va), GFP_KERNEL);
+
+	if (va)
+		rp->vas_live++;
+	return va;
+}
+
+static void pvr_like_va_free(struct pvr_like_gpuva *va)
+{
+	if (va)
+		rp->vas_live--;
+	kfree(va);
+}
+
+/* pvr_vm_gpuva_map() */
+static int pvr_like_gpuva_map(struct drm_gpuva_op *op, void *op_ctx)
+{
+	struct pvr_like_bind_op *ctx = op_ctx;
+
+	drm_gpuva_map(&ctx->vm_ctx->gpuvm_mgr, &ctx->new_va->base, &op->map);
+	drm_gpuva_link(&ctx->new_va->base, ctx->gpuvm_bo);
+	ctx->new_va = NULL;
+	return 0;
+}
+
+/* pvr_vm_gpuva_unmap() */
+static int pvr_like_gpuva_unmap(struct drm_gpuva_op *op, void *op_ctx)
+{
+	drm_gpuva_unmap(&op->unmap);
+	drm_gpuva_unlink(op->unmap.va);
+	pvr_like_va_free(container_of(op->unmap.va, struct pvr_like_gpuva,
+				      base));
+	return 0;
+}
+
+/* pvr_vm_gpuva_remap() */
+static int pvr_like_gpuva_remap(struct drm_gpuva_op *op, void *op_ctx)
+{
+	struct drm_gpuvm_bo *vm_bo = op->remap.unmap->va->vm_bo;
+	struct pvr_like_bind_op *ctx = op_ctx;
+	u64 va_start = 0, va_range = 0;
+
+	drm_gpuva_op_remap_to_unmap_range(&op->remap, &va_start, &va_range);
+	KUNIT_EXPECT_GT(rp->test, va_range, 0);
+
+	/* base is the first member: a consumed piece passes NULL. */
+	drm_gpuva_remap(ctx->prev_va ? &ctx->prev_va->base : NULL,
+			ctx->next_va ? &ctx->next_va->base : NULL, &op->remap);
+
+	if (op->remap.prev) {
+		drm_gpuva_link(&ctx->prev_va->base, vm_bo);
+		ctx->prev_va = NULL;
+	}
+	if (op->remap.next) {
+		drm_gpuva_link(&ctx->next_va->base, vm_bo);
+		ctx->next_va = NULL;
+	}
+
+	drm_gpuva_unlink(op->remap.unmap->va);
+	pvr_like_va_free(container_of(op->remap.unmap->va,
+				      struct pvr_like_gpuva, base));
+	return 0;
+}
+
+static const struct drm_gpuvm_ops pvr_like_gpuva_ops = {
+	.vm_free = pvr_like_gpuvm_free,
+	.sm_step_map = pvr_like_gpuva_map,
+	.sm_step_remap = pvr_like_gpuva_remap,
+	.sm_step_unmap = pvr_like_gpuva_unmap,
+};
+
+/* pvr_vm_create_context() */
+static struct pvr_like_vm_context *pvr_like_create_context(struct replay *r)
+{
+	struct pvr_like_vm_context *vm_ctx;
+
+	vm_ctx = kzalloc(sizeof(*vm_ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(r->test, vm_ctx);
+	drm_gem_private_object_init(r->drm, &vm_ctx->dummy_gem, 0);
+	drm_gpuvm_init(&vm_ctx->gpuvm_mgr, "PowerVR-user-VM", 0, r->drm,
+		       &vm_ctx->dummy_gem, 0, 1ULL << 40, 0, 0,
+		       &pvr_like_gpuva_ops);
+	mutex_init(&vm_ctx->lock);
+	return vm_ctx;
+}
+
+/* pvr_vm_lock_extra() */
+static int pvr_like_lock_extra(struct drm_gpuvm_exec *vm_exec)
+{
+	struct pvr_like_bind_op *bind_op = vm_exec->extra.priv;
+
+	return drm_exec_lock_obj(&vm_exec->exec, bind_op->obj);
+}
+
+/* pvr_vm_bind_op_fini() */
+static void pvr_like_bind_op_fini(struct pvr_like_bind_op *bind_op)
+{
+	drm_gpuvm_bo_put(bind_op->gpuvm_bo);
+	pvr_like_va_free(bind_op->new_va);
+	pvr_like_va_free(bind_op->prev_va);
+	pvr_like_va_free(bind_op->next_va);
+	if (bind_op->obj)
+		drm_gem_object_put(bind_op->obj);
+}
+
+/* pvr_vm_bind_op_map_init() + pvr_vm_map() */
+static int pvr_like_map(struct pvr_like_vm_context *vm_ctx,
+			struct drm_gem_object *obj, u64 offset,
+			u64 device_addr, u64 size)
+{
+	struct pvr_like_bind_op bind_op = {0};
+	struct drm_gpuvm_exec vm_exec = {
+		.vm = &vm_ctx->gpuvm_mgr,
+		.flags = DRM_EXEC_INTERRUPTIBLE_WAIT |
+			 DRM_EXEC_IGNORE_DUPLICATES,
+		.extra = {
+			.fn = pvr_like_lock_extra,
+			.priv = &bind_op,
+		},
+	};
+	int err;
+
+	/* pvr_device_addr_and_size_are_valid() */
+	if (!drm_gpuvm_range_valid(&vm_ctx->gpuvm_mgr, device_addr, size) ||
+	    !size)
+		return -EINVAL;
+
+	bind_op.map = true;
+	dma_resv_lock(obj->resv, NULL);
+	bind_op.gpuvm_bo = drm_gpuvm_bo_obtain(&vm_ctx->gpuvm_mgr, obj);
+	dma_resv_unlock(obj->resv);
+	if (IS_ERR(bind_op.gpuvm_bo))
+		return PTR_ERR(bind_op.gpuvm_bo);
+
+	bind_op.new_va = pvr_like_va_alloc();
+	bind_op.prev_va = pvr_like_va_alloc();
+	bind_op.next_va = pvr_like_va_alloc();
+	if (!bind_op.new_va || !bind_op.prev_va || !bind_op.next_va) {
+		pvr_like_bind_op_fini(&bind_op);
+		return -ENOMEM;
+	}
+	drm_gem_object_get(obj);
+	bind_op.obj = obj;
+	bind_op.vm_ctx = vm_ctx;
+	bind_op.device_addr = device_addr;
+	bind_op.size = size;
+	bind_op.offset = offset;
+
+	mutex_lock(&vm_ctx->lock);
+	err = drm_gpuvm_exec_lock(&vm_exec);
+	if (err)
+		goto err_cleanup;
+
+	/* pvr_vm_bind_op_exec() */
+	err = drm_gpuvm_sm_map(&vm_ctx->gpuvm_mgr, &bind_op,
+			       bind_op.device_addr, bind_op.size, bind_op.obj,
+			       bind_op.offset);
+
+	drm_gpuvm_exec_unlock(&vm_exec);
+err_cleanup:
+	mutex_unlock(&vm_ctx->lock);
+	pvr_like_bind_op_fini(&bind_op);
+	return err;
+}
+
+/* pvr_vm_bind_op_unmap_init() + pvr_vm_unmap_obj_locked() */
+static int pvr_like_unmap_obj_locked(struct pvr_like_vm_context *vm_ctx,
+				     struct drm_gem_object *obj,
+				     u64 device_addr, u64 size)
+{
+	struct pvr_like_bind_op bind_op = {0};
+	struct drm_gpuvm_exec vm_exec = {
+		.vm = &vm_ctx->gpuvm_mgr,
+		.flags = DRM_EXEC_INTERRUPTIBLE_WAIT |
+			 DRM_EXEC_IGNORE_DUPLICATES,
+		.extra = {
+			.fn = pvr_like_lock_extra,
+			.priv = &bind_op,
+		},
+	};
+	int err;
+
+	if (!drm_gpuvm_range_valid(&vm_ctx->gpuvm_mgr, device_addr, size) ||
+	    !size)
+		return -EINVAL;
+
+	bind_op.prev_va = pvr_like_va_alloc();
+	bind_op.next_va = pvr_like_va_alloc();
+	if (!bind_op.prev_va || !bind_op.next_va) {
+		pvr_like_bind_op_fini(&bind_op);
+		return -ENOMEM;
+	}
+	drm_gem_object_get(obj);
+	bind_op.obj = obj;
+	bind_op.vm_ctx = vm_ctx;
+	bind_op.device_addr = device_addr;
+	bind_op.size = size;
+
+	err = drm_gpuvm_exec_lock(&vm_exec);
+	if (err)
+		goto err_cleanup;
+
+	err = drm_gpuvm_sm_unmap(&vm_ctx->gpuvm_mgr, &bind_op,
+				 bind_op.device_addr, bind_op.size);
+
+	drm_gpuvm_exec_unlock(&vm_exec);
+err_cleanup:
+	/* gpuvm_bo is NULL for an unmap: drm_gpuvm_bo_put(NULL). */
+	pvr_like_bind_op_fini(&bind_op);
+	return err;
+}
+
+/* pvr_vm_unmap() */
+static int pvr_like_unmap(struct pvr_like_vm_context *vm_ctx,
+			  u64 device_addr, u64 size)
+{
+	struct drm_gpuva *va;
+	int err;
+
+	mutex_lock(&vm_ctx->lock);
+	va = drm_gpuva_find(&vm_ctx->gpuvm_mgr, device_addr, size);
+	if (va)
+		err = pvr_like_unmap_obj_locked(vm_ctx, va->gem.obj,
+						va->va.addr, va->va.range);
+	else
+		err = -ENOENT;
+	mutex_unlock(&vm_ctx->lock);
+	return err;
+}
+
+/* pvr_vm_unmap_all() */
+static void pvr_like_unmap_all(struct pvr_like_vm_context *vm_ctx)
+{
+	mutex_lock(&vm_ctx->lock);
+	for (;;) {
+		struct drm_gpuva *va;
+
+		va = drm_gpuva_find_first(&vm_ctx->gpuvm_mgr,
+					  vm_ctx->gpuvm_mgr.mm_start,
+					  vm_ctx->gpuvm_mgr.mm_range);
+		if (!va)
+			break;
+		KUNIT_EXPECT_EQ(rp->test,
+				pvr_like_unmap_obj_locked(vm_ctx, va->gem.obj,
+							  va->va.addr,
+							  va->va.range), 0);
+	}
+	mutex_unlock(&vm_ctx->lock);
+}
+
+/*
+ * The whole life of an imagination VM context: create, map two objects,
+ * map over part of a mapping of the same object (a REMAP with both
+ * pieces), look up, unmap exactly, refuse an inexact unmap, then the
+ * release: unmap everything, finalise the embedded root object, drop the
+ * VM (vm_free frees the context, root object included).
+ *
+ *	A: 0x10000..0x18000  B: 0x20000..0x22000
+ *	map A[0x2000..] at 0x12000..0x14000 over A: AA AA AA AA (split)
+ */
+static void drm_test_gpuvm_replay_pvr(struct kunit *test)
+{
+	struct replay *r = test->priv;
+	struct pvr_like_vm_context *vm_ctx = pvr_like_create_context(r);
+	struct drm_gpuvm *gpuvm = &vm_ctx->gpuvm_mgr;
+	struct replay_bo *a = replay_bo_new(r, 16 * SZ_PAGE, NULL);
+	struct replay_bo *b = replay_bo_new(r, 4 * SZ_PAGE, NULL);
+	struct drm_gem_object *ao = &a->base, *bo = &b->base;
+	struct drm_gpuva *va;
+
+	KUNIT_EXPECT_EQ(test, kref_read(&vm_ctx->dummy_gem.refcount), 2);
+	KUNIT_EXPECT_EQ(test, kref_read(&r->drm->ref), r->dev_refs + 1);
+
+	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, ao, 0, 0x10000,
+					   8 * SZ_PAGE), 0);
+	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, bo, 0, 0x20000,
+					   2 * SZ_PAGE), 0);
+	{
+		const struct replay_map exp[] = {
+			{ 0x10000, 8 * SZ_PAGE, ao, 0 },
+			{ 0x20000, 2 * SZ_PAGE, bo, 0 },
+		};
+
+		replay_space_is(test, gpuvm, exp, ARRAY_SIZE(exp));
+	}
+	/* No vm_bo reference other than the mappings' survived the binds. */
+	KUNIT_EXPECT_EQ(test, kref_read(&gpuvm->kref), 1 + 2 + 2);
+
+	/* Remapping part of A with A at another offset splits it. */
+	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, ao, 8 * SZ_PAGE, 0x12000,
+					   2 * SZ_PAGE), 0);
+	{
+		const struct replay_map exp[] = {
+			{ 0x10000, 2 * SZ_PAGE, ao, 0 },
+			{ 0x12000, 2 * SZ_PAGE, ao, 8 * SZ_PAGE },
+			{ 0x14000, 4 * SZ_PAGE, ao, 4 * SZ_PAGE },
+			{ 0x20000, 2 * SZ_PAGE, bo, 0 },
+		};
+
+		replay_space_is(test, gpuvm, exp, ARRAY_SIZE(exp));
+	}
+
+	/* pvr_vm_find_gem_object(): the mapping containing an address. */
+	va = drm_gpuva_find_first(gpuvm, 0x15000, 1);
+	KUNIT_ASSERT_NOT_NULL(test, va);
+	KUNIT_EXPECT_EQ(test, va->va.addr, 0x14000);
+	KUNIT_EXPECT_EQ(test, va->gem.offset, 4 * SZ_PAGE);
+
+	/* pvr_vm_unmap(): exact mappings only. */
+	KUNIT_EXPECT_EQ(test, pvr_like_unmap(vm_ctx, 0x12000, SZ_PAGE),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, pvr_like_unmap(vm_ctx, 0x12000, 2 * SZ_PAGE), 0);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(gpuvm, 0x12000,
+						     2 * SZ_PAGE));
+	/* pvr_vm_bind_op_map_init(): a range outside the VM. */
+	KUNIT_EXPECT_EQ(test, pvr_like_map(vm_ctx, bo, 0, 1ULL << 40, SZ_PAGE),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, pvr_like_map(vm_ctx, bo, 0, 0x30000, 0),
+			-EINVAL);
+
+	/* pvr_vm_context_release() */
+	pvr_like_unmap_all(vm_ctx);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ao->gpuva.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&bo->gpuva.list));
+	KUNIT_EXPECT_EQ(test, kref_read(&gpuvm->kref), 1);
+	drm_gem_private_object_fini(&vm_ctx->dummy_gem);
+	mutex_destroy(&vm_ctx->lock);
+	drm_gpuvm_put(gpuvm);
+	KUNIT_EXPECT_TRUE(test, r->vm_freed);
+
+	drm_gem_object_put(ao);
+	drm_gem_object_put(bo);
+}
+
+/* ---- panthor ------------------------------------------------------------ */
+
+/* struct panthor_vm: base first. */
+struct panthor_like_vm {
+	struct drm_gpuvm base;
+	struct mutex op_lock;
+	struct panthor_like_op_ctx *op_ctx;
+};
+
+/* struct panthor_vma: base first, then the driver's own list node. */
+struct panthor_like_vma {
+	struct drm_gpuva base;
+	struct list_head node;
+};
+
+/* struct panthor_vm_op_ctx, the parts GPUVM sees. */
+struct panthor_like_op_ctx {
+	struct panthor_like_vma *preallocated_vmas[3];
+	struct list_head returned_vmas;
+	struct {
+		struct drm_gpuvm_bo *vm_bo;
+		u64 bo_offset;
+	} map;
+};
+
+static void panthor_like_vm_free(struct drm_gpuvm *gpuvm)
+{
+	struct panthor_like_vm *vm =
+		container_of(gpuvm, struct panthor_like_vm, base);
+
+	KUNIT_EXPECT_EQ(rp->test, kref_read(&rp->drm->ref), rp->dev_refs + 1);
+	mutex_destroy(&vm->op_lock);
+	rp->vm_freed = true;
+	kfree(vm);
+}
+
+/* panthor_vm_op_ctx_get_vma() */
+static struct panthor_like_vma *
+panthor_like_get_vma(struct panthor_like_op_ctx *op_ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(op_ctx->preallocated_vmas); i++) {
+		struct panthor_like_vma *vma = op_ctx->preallocated_vmas[i];
+
+		if (vma) {
+			op_ctx->preallocated_vmas[i] = NULL;
+			return vma;
+		}
+	}
+	return NULL;
+}
+
+/* panthor_vma_link() */
+static void panthor_like_vma_link(struct panthor_like_vm *vm,
+				  struct panthor_like_vma *vma,
+				  struct drm_gpuvm_bo *vm_bo)
+{
+	struct replay_bo *bo = container_of(vm_bo->obj, struct replay_bo, base);
+
+	mutex_lock(&bo->gpuva_list_lock);
+	drm_gpuva_link(&vma->base, vm_bo);
+	KUNIT_EXPECT_FALSE(rp->test, drm_gpuvm_bo_put(vm_bo));
+	mutex_unlock(&bo->gpuva_list_lock);
+}
+
+/* panthor_vma_unlink(): the vm_bo release is deferred to the cleanup. */
+static void panthor_like_vma_unlink(struct panthor_like_vm *vm,
+				    struct panthor_like_vma *vma)
+{
+	struct replay_bo *bo = container_of(vma->base.gem.obj,
+					    struct replay_bo, base);
+	struct drm_gpuvm_bo *vm_bo = drm_gpuvm_bo_get(vma->base.vm_bo);
+
+	mutex_lock(&bo->gpuva_list_lock);
+	drm_gpuva_unlink(&vma->base);
+	mutex_unlock(&bo->gpuva_list_lock);
+
+	vma->base.vm_bo = vm_bo;
+	list_add_tail(&vma->node, &vm->op_ctx->returned_vmas);
+}
+
+/* panthor_gpuva_sm_step_map() */
+static int panthor_like_step_map(struct drm_gpuva_op *op, void *priv)
+{
+	struct panthor_like_vm *vm = priv;
+	struct panthor_like_op_ctx *op_ctx = vm->op_ctx;
+	struct panthor_like_vma *vma = panthor_like_get_vma(op_ctx);
+
+	if (!vma)
+		return -EINVAL;
+	drm_gpuva_map(&vm->base, &vma->base, &op->map);
+	panthor_like_vma_link(vm, vma, op_ctx->map.vm_bo);
+	op_ctx->map.vm_bo = NULL;
+	return 0;
+}
+
+/* panthor_gpuva_sm_step_remap() */
+static int panthor_like_step_remap(struct drm_gpuva_op *op, void *priv)
+{
+	struct panthor_like_vma *unmap_vma =
+		container_of(op->remap.unmap->va, struct panthor_like_vma, base);
+	struct panthor_like_vm *vm = priv;
+	struct panthor_like_op_ctx *op_ctx = vm->op_ctx;
+	struct panthor_like_vma *prev_vma = NULL, *next_vma = NULL;
+	u64 unmap_start, unmap_range;
+
+	drm_gpuva_op_remap_to_unmap_range(&op->remap, &unmap_start,
+					  &unmap_range);
+	if (op->remap.prev)
+		prev_vma = panthor_like_get_vma(op_ctx);
+	if (op->remap.next)
+		next_vma = panthor_like_get_vma(op_ctx);
+
+	drm_gpuva_remap(prev_vma ? &prev_vma->base : NULL,
+			next_vma ? &next_vma->base : NULL, &op->remap);
+
+	if (prev_vma)
+		panthor_like_vma_link(vm, prev_vma,
+				      drm_gpuvm_bo_get(op->remap.unmap->va->vm_bo));
+	if (next_vma)
+		panthor_like_vma_link(vm, next_vma,
+				      drm_gpuvm_bo_get(op->remap.unmap->va->vm_bo));
+	panthor_like_vma_unlink(vm, unmap_vma);
+	return 0;
+}
+
+/* panthor_gpuva_sm_step_unmap() */
+static int panthor_like_step_unmap(struct drm_gpuva_op *op, void *priv)
+{
+	struct panthor_like_vma *unmap_vma =
+		container_of(op->unmap.va, struct panthor_like_vma, base);
+	struct panthor_like_vm *vm = priv;
+
+	drm_gpuva_unmap(&op->unmap);
+	panthor_like_vma_unlink(vm, unmap_vma);
+	return 0;
+}
+
+static const struct drm_gpuvm_ops panthor_like_gpuvm_ops = {
+	.vm_free = panthor_like_vm_free,
+	.sm_step_map = panthor_like_step_map,
+	.sm_step_remap = panthor_like_step_remap,
+	.sm_step_unmap = panthor_like_step_unmap,
+};
+
+/* panthor_vm_create() */
+static struct panthor_like_vm *panthor_like_vm_create(struct replay *r)
+{
+	struct panthor_like_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	struct drm_gem_object *dummy_gem;
+
+	KUNIT_ASSERT_NOT_NULL(r->test, vm);
+	dummy_gem = drm_gpuvm_resv_object_alloc(r->drm);
+	KUNIT_ASSERT_NOT_NULL(r->test, dummy_gem);
+	mutex_init(&vm->op_lock);
+	drm_gpuvm_init(&vm->base, "panthor-vm", DRM_GPUVM_RESV_PROTECTED,
+		       r->drm, dummy_gem, 0, 1ULL << 32, 0, 0,
+		       &panthor_like_gpuvm_ops);
+	drm_gem_object_put(dummy_gem);
+	return vm;
+}
+
+/* panthor_vm_bo_put() */
+static bool panthor_like_vm_bo_put(struct drm_gpuvm_bo *vm_bo)
+{
+	struct replay_bo *bo = container_of(vm_bo->obj, struct replay_bo, base);
+	struct drm_gpuvm *vm = vm_bo->vm;
+	bool unpin;
+
+	drm_gpuvm_get(vm);
+	dma_resv_lock(drm_gpuvm_resv(vm), NULL);
+	mutex_lock(&bo->gpuva_list_lock);
+	unpin = drm_gpuvm_bo_put(vm_bo);
+	mutex_unlock(&bo->gpuva_list_lock);
+	dma_resv_unlock(drm_gpuvm_resv(vm));
+	drm_gpuvm_put(vm);
+	return unpin;
+}
+
+/* panthor_vm_cleanup_op_ctx(): returns how many vm_bos were freed. */
+static int panthor_like_cleanup_op_ctx(struct panthor_like_op_ctx *op_ctx)
+{
+	struct panthor_like_vma *vma, *tmp;
+	int freed = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(op_ctx->preallocated_vmas); i++) {
+		if (op_ctx->preallocated_vmas[i])
+			rp->vas_live--;
+		kfree(op_ctx->preallocated_vmas[i]);
+	}
+	if (op_ctx->map.vm_bo)
+		freed += panthor_like_vm_bo_put(op_ctx->map.vm_bo);
+	list_for_each_entry_safe(vma, tmp, &op_ctx->returned_vmas, node) {
+		list_del(&vma->node);
+		freed += panthor_like_vm_bo_put(vma->base.vm_bo);
+		rp->vas_live--;
+		kfree(vma);
+	}
+	return freed;
+}
+
+static void panthor_like_prealloc_vmas(struct panthor_like_op_ctx *op_ctx,
+				       unsigned int n)
+{
+	unsigned int i;
+
+	INIT_LIST_HEAD(&op_ctx->returned_vmas);
+	for (i = 0; i < n; i++) {
+		op_ctx->preallocated_vmas[i] = kzalloc(sizeof(struct panthor_like_vma),
+						       GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(rp->test, op_ctx->preallocated_vmas[i]);
+		rp->vas_live++;
+	}
+}
+
+/* panthor_vm_prepare_map_op_ctx() */
+static void panthor_like_prepare_map(struct panthor_like_vm *vm,
+				     struct panthor_like_op_ctx *op_ctx,
+				     struct replay_bo *bo, u64 offset)
+{
+	struct drm_gpuvm_bo *preallocated_vm_bo;
+
+	memset(op_ctx, 0, sizeof(*op_ctx));
+	panthor_like_prealloc_vmas(op_ctx, 3);
+
+	preallocated_vm_bo = drm_gpuvm_bo_create(&vm->base, &bo->base);
+	KUNIT_ASSERT_NOT_NULL(rp->test, preallocated_vm_bo);
+
+	dma_resv_lock(drm_gpuvm_resv(&vm->base), NULL);
+	mutex_lock(&bo->gpuva_list_lock);
+	op_ctx->map.vm_bo = drm_gpuvm_bo_obtain_prealloc(preallocated_vm_bo);
+	mutex_unlock(&bo->gpuva_list_lock);
+	dma_resv_unlock(drm_gpuvm_resv(&vm->base));
+
+	op_ctx->map.bo_offset = offset;
+
+	dma_resv_lock(drm_gpuvm_resv(&vm->base), NULL);
+	drm_gpuvm_bo_extobj_add(op_ctx->map.vm_bo);
+	dma_resv_unlock(drm_gpuvm_resv(&vm->base));
+}
+
+/*
+ * panthor_vm_exec_op(), as panthor_vm_bind_run_job() runs it: inside the
+ * fence-signalling critical section, so lockdep checks that GPUVM takes no
+ * dma-resv and does not allocate there.
+ */
+static int panthor_like_exec_op(struct panthor_like_vm *vm,
+				struct panthor_like_op_ctx *op_ctx, bool map,
+				u64 addr, u64 range)
+{
+	bool cookie = dma_fence_begin_signalling();
+	int ret;
+
+	mutex_lock(&vm->op_lock);
+	vm->op_ctx = op_ctx;
+	if (map)
+		ret = drm_gpuvm_sm_map(&vm->base, vm, addr, range,
+				       op_ctx->map.vm_bo->obj,
+				       op_ctx->map.bo_offset);
+	else
+		ret = drm_gpuvm_sm_unmap(&vm->base, vm, addr, range);
+	vm->op_ctx = NULL;
+	mutex_unlock(&vm->op_lock);
+	dma_fence_end_signalling(cookie);
+	return ret;
+}
+
+/*
+ * panthor_vm_bind_job_prepare_resvs() and its fence: the VM's resv and
+ * the job's BO, one slot each, in the ioctl's drm_exec.
+ */
+static void panthor_like_bind_fence(struct panthor_like_vm *vm,
+				    struct replay_bo *bo)
+{
+	struct dma_fence *fence = dma_fence_get_stub();
+	struct drm_exec exec;
+	int ret = 0;
+
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT |
+		      DRM_EXEC_IGNORE_DUPLICATES, 0);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_gpuvm_prepare_vm(&vm->base, &exec, 1);
+		drm_exec_retry_on_contention(&exec);
+		if (ret)
+			break;
+		ret = drm_exec_prepare_obj(&exec, &bo->base, 1);
+		drm_exec_retry_on_contention(&exec);
+		if (ret)
+			break;
+	}
+	KUNIT_EXPECT_EQ(rp->test, ret, 0);
+	drm_gpuvm_resv_add_fence(&vm->base, &exec, fence,
+				 DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
+	drm_exec_fini(&exec);
+	dma_fence_put(fence);
+}
+
+/* panthor_job_prepare_resvs() of a group submit: the VM and its extobjs. */
+static void panthor_like_group_submit(struct panthor_like_vm *vm,
+				      unsigned int expect_locked)
+{
+	struct dma_fence *fence = dma_fence_get_stub();
+	struct drm_gem_object *obj;
+	struct drm_exec exec;
+	unsigned int n = 0;
+	int ret = 0;
+
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT |
+		      DRM_EXEC_IGNORE_DUPLICATES, 0);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_gpuvm_prepare_vm(&vm->base, &exec, 1);
+		if (!ret)
+			ret = drm_gpuvm_prepare_objects(&vm->base, &exec, 1);
+		drm_exec_retry_on_contention(&exec);
+	}
+	KUNIT_EXPECT_EQ(rp->test, ret, 0);
+	drm_exec_for_each_locked_object(&exec, obj)
+		n++;
+	KUNIT_EXPECT_EQ(rp->test, n, expect_locked);
+	drm_gpuvm_resv_add_fence(&vm->base, &exec, fence,
+				 DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
+	drm_exec_fini(&exec);
+	dma_fence_put(fence);
+}
+
+/*
+ * A panthor VM: an external BO E and a VM-private BO P (sharing the VM's
+ * resv, holding a reference on its root object). Map E, map P, map E
+ * again at the same address (an identical remap: UNMAP then MAP, the old
+ * vm_bo reference released in the cleanup), unmap a middle part of P (a
+ * REMAP with both pieces), group-submit, then panthor_vm_destroy(): unmap
+ * everything and drop the VM.
+ *
+ *	E: 0x100000..0x104000   P: 0x200000..0x208000
+ */
+static void drm_test_gpuvm_replay_panthor(struct kunit *test)
+{
+	struct replay *r = test->priv;
+	struct panthor_like_vm *vm = panthor_like_vm_create(r);
+	struct drm_gem_object *root = drm_gpuvm_resv_obj(&vm->base);
+	struct replay_bo *e, *p;
+	struct panthor_like_op_ctx op_ctx;
+
+	/* panthor_gem_create_object(); an exclusive BO shares the VM resv. */
+	e = replay_bo_new(r, 4 * SZ_PAGE, NULL);
+	drm_gem_gpuva_set_lock(&e->base, &e->gpuva_list_lock);
+	drm_gem_object_get(root);
+	p = replay_bo_new(r, 8 * SZ_PAGE, root);
+	drm_gem_gpuva_set_lock(&p->base, &p->gpuva_list_lock);
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_is_extobj(&vm->base, &e->base));
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_is_extobj(&vm->base, &p->base));
+
+	panthor_like_prepare_map(vm, &op_ctx, e, 0);
+	panthor_like_bind_fence(vm, e);
+	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, true, 0x100000,
+						   4 * SZ_PAGE), 0);
+	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
+
+	panthor_like_prepare_map(vm, &op_ctx, p, 0);
+	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, true, 0x200000,
+						   8 * SZ_PAGE), 0);
+	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
+
+	/* The same mapping again: the prealloc'd vm_bo is not needed. */
+	panthor_like_prepare_map(vm, &op_ctx, e, 0);
+	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, true, 0x100000,
+						   4 * SZ_PAGE), 0);
+	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
+
+	/* panthor_vm_prepare_unmap_op_ctx(): two spare VMAs. */
+	memset(&op_ctx, 0, sizeof(op_ctx));
+	panthor_like_prealloc_vmas(&op_ctx, 2);
+	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, false,
+						   0x202000, 2 * SZ_PAGE), 0);
+	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
+	{
+		const struct replay_map exp[] = {
+			{ 0x100000, 4 * SZ_PAGE, &e->base, 0 },
+			{ 0x200000, 2 * SZ_PAGE, &p->base, 0 },
+			{ 0x204000, 4 * SZ_PAGE, &p->base, 4 * SZ_PAGE },
+		};
+
+		replay_space_is(test, &vm->base, exp, ARRAY_SIZE(exp));
+	}
+
+	/* panthor_vm_get_bo_for_va() */
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(&vm->base, 0x205000,
+						       1)->gem.obj, &p->base);
+
+	/* Group submit: the VM's resv and E, the only external object. */
+	panthor_like_group_submit(vm, 2);
+
+	/* panthor_vm_destroy(): unmap the whole space, then put the VM. */
+	memset(&op_ctx, 0, sizeof(op_ctx));
+	panthor_like_prealloc_vmas(&op_ctx, 2);
+	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, false,
+						   vm->base.mm_start,
+						   vm->base.mm_range), 0);
+	/* Both vm_bos die with their last mapping, in the cleanup. */
+	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 2);
+	KUNIT_EXPECT_TRUE(test, list_empty(&vm->base.extobj.list));
+	KUNIT_EXPECT_EQ(test, kref_read(&vm->base.kref), 1);
+	drm_gpuvm_put(&vm->base);
+	KUNIT_EXPECT_TRUE(test, r->vm_freed);
+
+	/* The BOs outlive the VM; P still holds the root object. */
+	drm_gem_object_put(&e->base);
+	drm_gem_object_put(&p->base);
+	drm_gem_object_put(root);
+}
+
+/* ---- Suite -------------------------------------------------------------- */
+
+static struct kunit_case drm_gpuvm_replay_tests[] = {
+	KUNIT_CASE(drm_test_gpuvm_replay_pvr),
+	KUNIT_CASE(drm_test_gpuvm_replay_panthor),
+	{}
+};
+
+static struct kunit_suite drm_gpuvm_replay_suite = {
+	.name = "drm_gpuvm_replay",
+	.init = replay_init,
+	.exit = replay_exit,
+	.test_cases = drm_gpuvm_replay_tests,
+};
+
+kunit_test_suite(drm_gpuvm_replay_suite);
+
+MODULE_DESCRIPTION("KUnit replays of the DRM GPU VA manager's in-tree callers");
+MODULE_LICENSE("Dual MIT/GPL");
