@@ -1002,11 +1002,1081 @@ static void drm_test_gpuvm_replay_panthor(struct kunit *test)
 	drm_gem_object_put(root);
 }
 
+/* ---- xe ----------------------------------------------------------------- */
+
+/* The flag bits xe keeps in drm_gpuva.flags (XE_VMA_READ_ONLY, ...). */
+#define XE_LIKE_VMA_READ_ONLY DRM_GPUVA_USERBITS
+#define XE_LIKE_VMA_DUMPABLE (DRM_GPUVA_USERBITS << 8)
+
+/* struct xe_vm: gpuvm first. */
+struct xe_like_vm {
+	struct drm_gpuvm gpuvm;
+	struct list_head rebind_list;
+	int validated;
+};
+
+/* struct xe_vma: gpuva first. */
+struct xe_like_vma {
+	struct drm_gpuva gpuva;
+	struct list_head rebind;
+};
+
+/* struct xe_vma_op: the GPUVM op at offset 0, then xe's own fields. */
+struct xe_like_vma_op {
+	struct drm_gpuva_op base;
+	struct xe_like_vma *map_vma;
+	struct xe_like_vma *prev_vma;
+	struct xe_like_vma *next_vma;
+	u64 remap_start;
+	u64 remap_range;
+};
+
+static struct xe_like_vm *gpuvm_to_xe_like(struct drm_gpuvm *gpuvm)
+{
+	return container_of(gpuvm, struct xe_like_vm, gpuvm);
+}
+
+/* xe_vm_op_alloc(): kzalloc, no op_free (the library kfree()s base). */
+static struct drm_gpuva_op *xe_like_op_alloc(void)
+{
+	struct xe_like_vma_op *op = kzalloc(sizeof(*op), GFP_KERNEL);
+
+	return op ? &op->base : NULL;
+}
+
+static void xe_like_vm_free(struct drm_gpuvm *gpuvm)
+{
+	KUNIT_EXPECT_EQ(rp->test, kref_read(&rp->drm->ref), rp->dev_refs + 1);
+	rp->vm_freed = true;
+	kfree(gpuvm_to_xe_like(gpuvm));
+}
+
+/* xe_gpuvm_validate(): clears the evicted state by hand. */
+static int xe_like_gpuvm_validate(struct drm_gpuvm_bo *vm_bo,
+				  struct drm_exec *exec)
+{
+	struct xe_like_vm *vm = gpuvm_to_xe_like(vm_bo->vm);
+	struct drm_gpuva *gpuva;
+
+	drm_gpuvm_bo_for_each_va(gpuva, vm_bo)
+		list_move_tail(&container_of(gpuva, struct xe_like_vma,
+					     gpuva)->rebind,
+			       &vm->rebind_list);
+	dma_resv_assert_held(vm_bo->obj->resv);
+	vm->validated++;
+	vm_bo->evicted = false;
+	return 0;
+}
+
+static const struct drm_gpuvm_ops xe_like_gpuvm_ops = {
+	.vm_free = xe_like_vm_free,
+	.op_alloc = xe_like_op_alloc,
+	.vm_bo_validate = xe_like_gpuvm_validate,
+};
+
+/* xe_vm_create() */
+static struct xe_like_vm *xe_like_vm_create(struct replay *r)
+{
+	struct xe_like_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	struct drm_gem_object *vm_resv_obj;
+
+	KUNIT_ASSERT_NOT_NULL(r->test, vm);
+	INIT_LIST_HEAD(&vm->rebind_list);
+	vm_resv_obj = drm_gpuvm_resv_object_alloc(r->drm);
+	KUNIT_ASSERT_NOT_NULL(r->test, vm_resv_obj);
+	drm_gpuvm_init(&vm->gpuvm, "Xe VM", DRM_GPUVM_RESV_PROTECTED, r->drm,
+		       vm_resv_obj, 0, 1ull << 48, 0, 0, &xe_like_gpuvm_ops);
+	drm_gem_object_put(vm_resv_obj);
+	return vm;
+}
+
+/*
+ * Locks a VMA's objects the way new_vma() and xe_vma_destroy_unlocked()
+ * do: the VM's resv unless the BO is VM-private (it is the same resv
+ * then), and the BO.
+ */
+static void xe_like_lock(struct drm_exec *exec, struct xe_like_vm *vm,
+			 struct drm_gem_object *obj, u32 flags)
+{
+	bool private = obj && !drm_gpuvm_is_extobj(&vm->gpuvm, obj);
+	int err = 0;
+
+	drm_exec_init(exec, flags, 0);
+	drm_exec_until_all_locked(exec) {
+		if (!private)
+			err = drm_exec_lock_obj(exec,
+						drm_gpuvm_resv_obj(&vm->gpuvm));
+		drm_exec_retry_on_contention(exec);
+		if (!err && obj)
+			err = drm_exec_lock_obj(exec, obj);
+		drm_exec_retry_on_contention(exec);
+	}
+	KUNIT_EXPECT_EQ(rp->test, err, 0);
+}
+
+/* xe_vma_create() for a BO-backed VMA, under the VM's and the BO's resv. */
+static struct xe_like_vma *xe_like_vma_create(struct xe_like_vm *vm,
+					      struct drm_gem_object *obj,
+					      u64 start, u64 range, u64 offset)
+{
+	struct xe_like_vma *vma = kzalloc(sizeof(*vma), GFP_KERNEL);
+	struct drm_gpuvm_bo *vm_bo;
+
+	KUNIT_ASSERT_NOT_NULL(rp->test, vma);
+	rp->vas_live++;
+	vma->gpuva.gem.obj = obj;
+	INIT_LIST_HEAD(&vma->rebind);
+	INIT_LIST_HEAD(&vma->gpuva.gem.entry);
+	vma->gpuva.vm = &vm->gpuvm;
+	vma->gpuva.va.addr = start;
+	vma->gpuva.va.range = range;
+	vma->gpuva.flags |= XE_LIKE_VMA_DUMPABLE;
+
+	vm_bo = drm_gpuvm_bo_obtain(vma->gpuva.vm, obj);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, vm_bo);
+	drm_gpuvm_bo_extobj_add(vm_bo);
+	drm_gem_object_get(obj);
+	vma->gpuva.gem.offset = offset;
+	drm_gpuva_link(&vma->gpuva, vm_bo);
+	drm_gpuvm_bo_put(vm_bo);
+	return vma;
+}
+
+/* new_vma(): the VMA's objects locked around xe_vma_create(). */
+static struct xe_like_vma *xe_like_new_vma(struct xe_like_vm *vm,
+					   struct drm_gpuva_op_map *m)
+{
+	struct xe_like_vma *vma;
+	struct drm_exec exec;
+
+	xe_like_lock(&exec, vm, m->gem.obj, DRM_EXEC_INTERRUPTIBLE_WAIT);
+	vma = xe_like_vma_create(vm, m->gem.obj, m->va.addr, m->va.range,
+				 m->gem.offset);
+	drm_exec_fini(&exec);
+	return vma;
+}
+
+/*
+ * xe_vma_destroy() (unlink, under the locks the caller took) and, since
+ * there is no fence to wait for, xe_vma_destroy_late() (free).
+ */
+static void xe_like_vma_destroy(struct xe_like_vma *vma)
+{
+	struct drm_gem_object *obj = vma->gpuva.gem.obj;
+
+	drm_gpuva_unlink(&vma->gpuva);
+	drm_gem_object_put(obj);
+	rp->vas_live--;
+	kfree(vma);
+}
+
+/*
+ * vm_bind_ioctl_ops_parse() + xe_vma_op_commit(): new VMAs for the MAP
+ * and the REMAP pieces, then the tree updated with drm_gpuva_insert() and
+ * drm_gpuva_remove() directly (xe never calls drm_gpuva_map/remap).
+ */
+static void xe_like_ops_commit(struct xe_like_vm *vm, struct drm_gpuva_ops *ops)
+{
+	struct drm_gpuva_op *__op;
+
+	drm_gpuva_for_each_op(__op, ops) {
+		struct xe_like_vma_op *op =
+			container_of(__op, struct xe_like_vma_op, base);
+		struct drm_gpuva *old;
+
+		switch (__op->op) {
+		case DRM_GPUVA_OP_MAP:
+			op->map_vma = xe_like_new_vma(vm, &__op->map);
+			KUNIT_EXPECT_EQ(rp->test,
+					drm_gpuva_insert(&vm->gpuvm,
+							 &op->map_vma->gpuva), 0);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			old = __op->remap.unmap->va;
+			if (__op->remap.prev)
+				op->prev_vma = xe_like_new_vma(vm,
+							       __op->remap.prev);
+			if (__op->remap.next)
+				op->next_vma = xe_like_new_vma(vm,
+							       __op->remap.next);
+			drm_gpuva_op_remap_to_unmap_range(&__op->remap,
+							  &op->remap_start,
+							  &op->remap_range);
+			drm_gpuva_remove(old);
+			if (op->prev_vma)
+				KUNIT_EXPECT_EQ(rp->test,
+						drm_gpuva_insert(&vm->gpuvm,
+								 &op->prev_vma->gpuva), 0);
+			if (op->next_vma)
+				KUNIT_EXPECT_EQ(rp->test,
+						drm_gpuva_insert(&vm->gpuvm,
+								 &op->next_vma->gpuva), 0);
+			/* Partial unbind: the old VA now describes the hole. */
+			old->va.addr = op->remap_start;
+			old->va.range = op->remap_range;
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			drm_gpuva_remove(__op->unmap.va);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/*
+ * vm_bind_ioctl_ops_execute() + vm_bind_ioctl_ops_fini(): the VM's resv
+ * and every object involved locked in one drm_exec, then the replaced
+ * VMAs destroyed.
+ */
+static void xe_like_ops_execute(struct xe_like_vm *vm, struct drm_gpuva_ops *ops)
+{
+	struct drm_gpuva_op *__op;
+	struct drm_exec exec;
+	int err = 0;
+
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT |
+		      DRM_EXEC_IGNORE_DUPLICATES, 0);
+	drm_exec_until_all_locked(&exec) {
+		err = drm_exec_lock_obj(&exec, drm_gpuvm_resv_obj(&vm->gpuvm));
+		drm_exec_retry_on_contention(&exec);
+		drm_gpuva_for_each_op(__op, ops) {
+			struct drm_gem_object *obj = NULL;
+
+			if (err)
+				break;
+			if (__op->op == DRM_GPUVA_OP_MAP)
+				obj = __op->map.gem.obj;
+			else if (__op->op == DRM_GPUVA_OP_REMAP)
+				obj = __op->remap.unmap->va->gem.obj;
+			else if (__op->op == DRM_GPUVA_OP_UNMAP)
+				obj = __op->unmap.va->gem.obj;
+			if (obj)
+				err = drm_exec_prepare_obj(&exec, obj, 1);
+			drm_exec_retry_on_contention(&exec);
+		}
+	}
+	KUNIT_EXPECT_EQ(rp->test, err, 0);
+
+	drm_gpuva_for_each_op(__op, ops) {
+		if (__op->op == DRM_GPUVA_OP_REMAP)
+			xe_like_vma_destroy(container_of(__op->remap.unmap->va,
+							 struct xe_like_vma,
+							 gpuva));
+		else if (__op->op == DRM_GPUVA_OP_UNMAP)
+			xe_like_vma_destroy(container_of(__op->unmap.va,
+							 struct xe_like_vma,
+							 gpuva));
+	}
+	drm_exec_fini(&exec);
+}
+
+/* One VM_BIND of a map or an unmap: create, commit, execute, free. */
+static void xe_like_bind(struct xe_like_vm *vm, struct drm_gem_object *obj,
+			 u64 addr, u64 range, u64 offset)
+{
+	struct drm_gpuva_ops *ops;
+
+	if (obj)
+		ops = drm_gpuvm_sm_map_ops_create(&vm->gpuvm, addr, range,
+						  obj, offset);
+	else
+		ops = drm_gpuvm_sm_unmap_ops_create(&vm->gpuvm, addr, range);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, ops);
+	xe_like_ops_commit(vm, ops);
+	xe_like_ops_execute(vm, ops);
+	/* The replaced VMAs are freed already: ops_free must not look. */
+	drm_gpuva_ops_free(&vm->gpuvm, ops);
+}
+
+/* xe_bo_trigger_rebind() from a TTM move: the BO's resv only. */
+static void xe_like_bo_evicted(struct drm_gem_object *obj)
+{
+	struct drm_gpuvm_bo *vm_bo;
+
+	dma_resv_lock(obj->resv, NULL);
+	drm_gem_for_each_gpuvm_bo(vm_bo, obj)
+		drm_gpuvm_bo_evict(vm_bo, true);
+	dma_resv_unlock(obj->resv);
+}
+
+/*
+ * xe_vm_validate_rebind(): validate until the evicted list is empty, then
+ * reserve the job's fence slots on every locked object.
+ */
+static int xe_like_validate_rebind(struct xe_like_vm *vm,
+				   struct drm_exec *exec,
+				   unsigned int num_fences)
+{
+	struct drm_gem_object *obj;
+	int ret, rounds = 0;
+
+	do {
+		ret = drm_gpuvm_validate(&vm->gpuvm, exec);
+		if (ret)
+			return ret;
+		/* xe_vm_rebind(): the VMAs go back into the page tables. */
+		while (!list_empty(&vm->rebind_list))
+			list_del_init(vm->rebind_list.next);
+		if (++rounds > 4) {
+			KUNIT_FAIL(rp->test, "evicted list never empties");
+			return -EINVAL;
+		}
+	} while (!list_empty(&vm->gpuvm.evict.list));
+
+	drm_exec_for_each_locked_object(exec, obj) {
+		ret = dma_resv_reserve_fences(obj->resv, num_fences);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* xe_exec_fn() */
+static int xe_like_exec_fn(struct drm_gpuvm_exec *vm_exec)
+{
+	return xe_like_validate_rebind(gpuvm_to_xe_like(vm_exec->vm),
+				       &vm_exec->exec, 1);
+}
+
+/* xe_exec_ioctl(): lock, validate, fence, drm_exec_fini(). */
+static void xe_like_exec(struct xe_like_vm *vm, unsigned int expect_locked)
+{
+	struct drm_gpuvm_exec vm_exec = {.extra.fn = xe_like_exec_fn};
+	struct dma_fence *fence = dma_fence_get_stub();
+	struct drm_exec *exec = &vm_exec.exec;
+	struct drm_gem_object *obj;
+	unsigned int n = 0;
+
+	vm_exec.vm = &vm->gpuvm;
+	vm_exec.flags = DRM_EXEC_INTERRUPTIBLE_WAIT;
+	KUNIT_ASSERT_EQ(rp->test, drm_gpuvm_exec_lock(&vm_exec), 0);
+	drm_exec_for_each_locked_object(exec, obj)
+		n++;
+	KUNIT_EXPECT_EQ(rp->test, n, expect_locked);
+	drm_gpuvm_resv_add_fence(&vm->gpuvm, exec, fence,
+				 DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
+	drm_exec_fini(exec);
+	dma_fence_put(fence);
+}
+
+/* preempt_rebind_work_func() / xe_preempt_work_begin(): zero slots. */
+static void xe_like_preempt_rebind(struct xe_like_vm *vm)
+{
+	struct dma_fence *fence = dma_fence_get_stub();
+	struct drm_exec exec;
+	int err = 0;
+
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT, 0);
+	drm_exec_until_all_locked(&exec) {
+		err = drm_gpuvm_prepare_vm(&vm->gpuvm, &exec, 0);
+		drm_exec_retry_on_contention(&exec);
+		if (err)
+			break;
+		err = drm_gpuvm_prepare_objects(&vm->gpuvm, &exec, 0);
+		drm_exec_retry_on_contention(&exec);
+		if (err)
+			break;
+		err = xe_like_validate_rebind(vm, &exec, 1);
+		drm_exec_retry_on_contention(&exec);
+	}
+	KUNIT_EXPECT_EQ(rp->test, err, 0);
+	drm_gpuvm_resv_add_fence(&vm->gpuvm, &exec, fence,
+				 DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
+	drm_exec_fini(&exec);
+	dma_fence_put(fence);
+}
+
+/*
+ * vm_bind_ioctl_ops_create() for DRM_XE_VM_BIND_OP_UNMAP_ALL: the BO's
+ * lock, obtain, plan, put.
+ */
+static void xe_like_unmap_all(struct xe_like_vm *vm, struct drm_gem_object *obj,
+			      unsigned int expect_ops)
+{
+	struct drm_gpuva_ops *ops;
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva_op *op;
+	unsigned int n = 0;
+
+	dma_resv_lock(obj->resv, NULL);
+	vm_bo = drm_gpuvm_bo_obtain(&vm->gpuvm, obj);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, vm_bo);
+	ops = drm_gpuvm_bo_unmap_ops_create(vm_bo);
+	drm_gpuvm_bo_put(vm_bo);
+	dma_resv_unlock(obj->resv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, ops);
+
+	drm_gpuva_for_each_op(op, ops) {
+		KUNIT_EXPECT_EQ(rp->test, op->op, DRM_GPUVA_OP_UNMAP);
+		KUNIT_EXPECT_PTR_EQ(rp->test, op->unmap.va->gem.obj, obj);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(rp->test, n, expect_ops);
+	xe_like_ops_commit(vm, ops);
+	xe_like_ops_execute(vm, ops);
+	drm_gpuva_ops_free(&vm->gpuvm, ops);
+}
+
+/*
+ * xe_vm_close_and_put(): under the VM's lock and resv every VA leaves the
+ * tree; VMAs of VM-private BOs are destroyed there, those of external BOs
+ * afterwards with xe_vma_destroy_unlocked().
+ */
+static void xe_like_close_and_put(struct xe_like_vm *vm)
+{
+	struct drm_gpuva *gpuva, *next;
+	struct xe_like_vma *vma, *tmp;
+	LIST_HEAD(contested);
+	struct drm_exec exec;
+
+	dma_resv_lock(drm_gpuvm_resv(&vm->gpuvm), NULL);
+	drm_gpuvm_for_each_va_safe(gpuva, next, &vm->gpuvm) {
+		vma = container_of(gpuva, struct xe_like_vma, gpuva);
+		drm_gpuva_remove(gpuva);
+		if (!drm_gpuvm_is_extobj(&vm->gpuvm, gpuva->gem.obj)) {
+			xe_like_vma_destroy(vma);
+			continue;
+		}
+		list_move_tail(&vma->rebind, &contested);
+	}
+	dma_resv_unlock(drm_gpuvm_resv(&vm->gpuvm));
+
+	list_for_each_entry_safe(vma, tmp, &contested, rebind) {
+		list_del_init(&vma->rebind);
+		xe_like_lock(&exec, vm, vma->gpuva.gem.obj, 0);
+		xe_like_vma_destroy(vma);
+		drm_exec_fini(&exec);
+	}
+	drm_gpuvm_put(&vm->gpuvm);
+}
+
+/*
+ * An xe VM: an external BO E and a VM-private BO P (which holds a VM
+ * reference, as xe's bo->vm does, instead of one on the root object).
+ *
+ *	bind 1: map E   0x10000..0x14000
+ *	bind 2: map P   0x20000..0x24000
+ *	bind 3: map P+8 pages at 0x11000..0x13000, over E: REMAP E, MAP
+ *	prefetch 0x10000..0x24000: four PREFETCH steps
+ *	E evicted by TTM; exec: validated once, list empty after
+ *	preempt rebind worker: zero fence slots everywhere
+ *	unmap 0x20000..0x24000; UNMAP_ALL of E; close and put
+ */
+static void drm_test_gpuvm_replay_xe(struct kunit *test)
+{
+	struct replay *r = test->priv;
+	struct xe_like_vm *vm = xe_like_vm_create(r);
+	struct drm_gem_object *root = drm_gpuvm_resv_obj(&vm->gpuvm);
+	struct replay_bo *e = replay_bo_new(r, 4 * SZ_PAGE, NULL);
+	struct replay_bo *p = replay_bo_new(r, 16 * SZ_PAGE, root);
+	struct drm_gpuva_ops *ops;
+	struct drm_gpuva_op *op;
+	struct drm_gpuva *va;
+	unsigned int n = 0;
+
+	drm_gpuvm_get(&vm->gpuvm);	/* xe_bo_create_user(): bo->vm */
+
+	xe_like_bind(vm, &e->base, 0x10000, 4 * SZ_PAGE, 0);
+	xe_like_bind(vm, &p->base, 0x20000, 4 * SZ_PAGE, 0);
+	xe_like_bind(vm, &p->base, 0x11000, 2 * SZ_PAGE, 8 * SZ_PAGE);
+	{
+		const struct replay_map exp[] = {
+			{ 0x10000, SZ_PAGE, &e->base, 0 },
+			{ 0x11000, 2 * SZ_PAGE, &p->base, 8 * SZ_PAGE },
+			{ 0x13000, SZ_PAGE, &e->base, 3 * SZ_PAGE },
+			{ 0x20000, 4 * SZ_PAGE, &p->base, 0 },
+		};
+
+		replay_space_is(test, &vm->gpuvm, exp, ARRAY_SIZE(exp));
+	}
+	/* The driver's flag bits are untouched. */
+	drm_gpuvm_for_each_va(va, &vm->gpuvm)
+		KUNIT_EXPECT_EQ(test, va->flags, XE_LIKE_VMA_DUMPABLE);
+
+	/* vm_bind_ioctl_ops_create() for a prefetch. */
+	ops = drm_gpuvm_prefetch_ops_create(&vm->gpuvm, 0x10000, 0x14000);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
+	drm_gpuva_for_each_op(op, ops) {
+		KUNIT_EXPECT_EQ(test, op->op, DRM_GPUVA_OP_PREFETCH);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 4);
+	drm_gpuva_ops_free(&vm->gpuvm, ops);
+
+	/* E is evicted; the next exec validates it once. */
+	xe_like_bo_evicted(&e->base);
+	xe_like_exec(vm, 2);
+	KUNIT_EXPECT_EQ(test, vm->validated, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&vm->gpuvm.evict.list));
+	xe_like_bo_evicted(&e->base);
+	xe_like_preempt_rebind(vm);
+	KUNIT_EXPECT_EQ(test, vm->validated, 2);
+	KUNIT_EXPECT_TRUE(test, list_empty(&vm->gpuvm.evict.list));
+
+	xe_like_bind(vm, NULL, 0x20000, 4 * SZ_PAGE, 0);
+	xe_like_unmap_all(vm, &e->base, 2);
+	{
+		const struct replay_map exp[] = {
+			{ 0x11000, 2 * SZ_PAGE, &p->base, 8 * SZ_PAGE },
+		};
+
+		replay_space_is(test, &vm->gpuvm, exp, ARRAY_SIZE(exp));
+	}
+	KUNIT_EXPECT_TRUE(test, list_empty(&vm->gpuvm.extobj.list));
+
+	xe_like_close_and_put(vm);
+	KUNIT_EXPECT_FALSE(test, r->vm_freed);
+	KUNIT_EXPECT_TRUE(test, list_empty(&p->base.gpuva.list));
+	drm_gem_object_put(&e->base);
+	drm_gem_object_put(&p->base);
+	drm_gpuvm_put(&vm->gpuvm);	/* xe_ttm_bo_destroy(): bo->vm */
+	KUNIT_EXPECT_TRUE(test, r->vm_freed);
+}
+
+/* ---- nouveau ------------------------------------------------------------ */
+
+/* struct nouveau_uvmm: base first. */
+struct nouveau_like_uvmm {
+	struct drm_gpuvm base;
+	struct mutex mutex;
+	int validated;
+};
+
+/* struct nouveau_uvma: va first. */
+struct nouveau_like_uvma {
+	struct drm_gpuva va;
+};
+
+/* The new mappings of one bind op (struct nouveau_uvma_prealloc). */
+struct nouveau_like_prealloc {
+	struct nouveau_like_uvma *map;
+	struct nouveau_like_uvma *prev;
+	struct nouveau_like_uvma *next;
+};
+
+/* struct bind_job_op, the parts GPUVM sees. */
+struct nouveau_like_bind_op {
+	bool map;
+	u64 addr;
+	u64 range;
+	struct drm_gem_object *obj;
+	u64 offset;
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva_ops *ops;
+	struct nouveau_like_prealloc new;
+};
+
+static struct nouveau_like_uvmm *gpuvm_to_nouveau_like(struct drm_gpuvm *gpuvm)
+{
+	return container_of(gpuvm, struct nouveau_like_uvmm, base);
+}
+
+static void nouveau_like_uvmm_free(struct drm_gpuvm *gpuvm)
+{
+	KUNIT_EXPECT_EQ(rp->test, kref_read(&rp->drm->ref), rp->dev_refs + 1);
+	rp->vm_freed = true;
+	kfree(gpuvm_to_nouveau_like(gpuvm));
+}
+
+/*
+ * nouveau_uvmm_bo_validate(): moves the BO, whose TTM move calls
+ * drm_gpuvm_bo_gem_evict(obj, false) (nouveau_bo_move()) nested in the
+ * validation walk; the callback itself never touches the state.
+ */
+static int nouveau_like_bo_validate(struct drm_gpuvm_bo *vm_bo,
+				    struct drm_exec *exec)
+{
+	gpuvm_to_nouveau_like(vm_bo->vm)->validated++;
+	drm_gpuvm_bo_gem_evict(vm_bo->obj, false);
+	return 0;
+}
+
+static const struct drm_gpuvm_ops nouveau_like_gpuvm_ops = {
+	.vm_free = nouveau_like_uvmm_free,
+	.vm_bo_validate = nouveau_like_bo_validate,
+};
+
+/* nouveau_uvmm_ioctl_vm_init(): the kernel manages [0, 4 GiB). */
+static struct nouveau_like_uvmm *nouveau_like_vm_init(struct replay *r)
+{
+	struct nouveau_like_uvmm *uvmm = kzalloc(sizeof(*uvmm), GFP_KERNEL);
+	struct drm_gem_object *r_obj;
+
+	KUNIT_ASSERT_NOT_NULL(r->test, uvmm);
+	mutex_init(&uvmm->mutex);
+	r_obj = drm_gpuvm_resv_object_alloc(r->drm);
+	KUNIT_ASSERT_NOT_NULL(r->test, r_obj);
+	drm_gpuvm_init(&uvmm->base, "nouveau-client", 0, r->drm, r_obj, 0,
+		       1ULL << 47, 0, 1ULL << 32, &nouveau_like_gpuvm_ops);
+	drm_gem_object_put(r_obj);
+	return uvmm;
+}
+
+static struct nouveau_like_uvma *nouveau_like_uvma_alloc(void)
+{
+	struct nouveau_like_uvma *uvma = kzalloc(sizeof(*uvma), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(rp->test, uvma);
+	rp->vas_live++;
+	return uvma;
+}
+
+static void nouveau_like_uvma_free(struct nouveau_like_uvma *uvma)
+{
+	rp->vas_live--;
+	kfree(uvma);
+}
+
+/* op_map_prepare(): the new mapping enters the tree at submit time. */
+static struct nouveau_like_uvma *
+nouveau_like_map_prepare(struct nouveau_like_uvmm *uvmm,
+			 struct drm_gpuva_op_map *op)
+{
+	struct nouveau_like_uvma *uvma = nouveau_like_uvma_alloc();
+
+	drm_gpuva_map(&uvmm->base, &uvma->va, op);
+	drm_gem_object_get(uvma->va.gem.obj);
+	return uvma;
+}
+
+/* nouveau_uvmm_sm_prepare(): apply the plan to the tree only. */
+static void nouveau_like_sm_prepare(struct nouveau_like_uvmm *uvmm,
+				    struct nouveau_like_bind_op *bop)
+{
+	struct drm_gpuva_op *op;
+
+	drm_gpuva_for_each_op(op, bop->ops) {
+		switch (op->op) {
+		case DRM_GPUVA_OP_MAP:
+			bop->new.map = nouveau_like_map_prepare(uvmm, &op->map);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			drm_gpuva_unmap(op->remap.unmap);
+			if (op->remap.prev)
+				bop->new.prev =
+					nouveau_like_map_prepare(uvmm,
+								 op->remap.prev);
+			if (op->remap.next)
+				bop->new.next =
+					nouveau_like_map_prepare(uvmm,
+								 op->remap.next);
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			drm_gpuva_unmap(&op->unmap);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/*
+ * nouveau_uvmm_sm_prepare_unwind(): a later op of the job failed; undo
+ * this one from its last step backwards: remove what was inserted (never
+ * linked), put back what was removed (still linked).
+ */
+static void nouveau_like_sm_prepare_unwind(struct nouveau_like_uvmm *uvmm,
+					   struct nouveau_like_bind_op *bop)
+{
+	struct drm_gpuva_op *op = drm_gpuva_last_op(bop->ops);
+	struct nouveau_like_uvma *uvma;
+
+	drm_gpuva_for_each_op_from_reverse(op, bop->ops) {
+		switch (op->op) {
+		case DRM_GPUVA_OP_MAP:
+			uvma = bop->new.map;
+			drm_gpuva_remove(&uvma->va);
+			drm_gem_object_put(uvma->va.gem.obj);
+			nouveau_like_uvma_free(uvma);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			if (op->remap.next) {
+				uvma = bop->new.next;
+				drm_gpuva_remove(&uvma->va);
+				drm_gem_object_put(uvma->va.gem.obj);
+				nouveau_like_uvma_free(uvma);
+			}
+			if (op->remap.prev) {
+				uvma = bop->new.prev;
+				drm_gpuva_remove(&uvma->va);
+				drm_gem_object_put(uvma->va.gem.obj);
+				nouveau_like_uvma_free(uvma);
+			}
+			drm_gpuva_insert(op->remap.unmap->va->vm,
+					 op->remap.unmap->va);
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			drm_gpuva_insert(op->unmap.va->vm, op->unmap.va);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* op_gem_obj() */
+static struct drm_gem_object *nouveau_like_op_gem_obj(struct drm_gpuva_op *op)
+{
+	switch (op->op) {
+	case DRM_GPUVA_OP_MAP:
+		return op->map.gem.obj;
+	case DRM_GPUVA_OP_REMAP:
+		return op->remap.unmap->va->gem.obj;
+	case DRM_GPUVA_OP_UNMAP:
+		return op->unmap.va->gem.obj;
+	default:
+		return NULL;
+	}
+}
+
+/* bind_lock_validate(): every object the plans touch, one fence slot. */
+static void nouveau_like_bind_lock(struct drm_gpuvm_exec *vme,
+				   struct nouveau_like_bind_op *bops,
+				   unsigned int n)
+{
+	struct drm_exec *exec = &vme->exec;
+	struct drm_gpuva_op *va_op;
+	unsigned int i;
+	int ret = 0;
+
+	drm_exec_init(exec, vme->flags, 0);
+	drm_exec_until_all_locked(exec) {
+		for (i = 0; i < n && !ret; i++) {
+			drm_gpuva_for_each_op(va_op, bops[i].ops) {
+				struct drm_gem_object *obj =
+					nouveau_like_op_gem_obj(va_op);
+
+				if (!obj)
+					continue;
+				ret = drm_exec_prepare_obj(exec, obj,
+							   vme->num_fences);
+				drm_exec_retry_on_contention(exec);
+				if (ret)
+					break;
+			}
+		}
+	}
+	KUNIT_EXPECT_EQ(rp->test, ret, 0);
+}
+
+/* bind_link_gpuvas() */
+static void nouveau_like_link(struct nouveau_like_bind_op *bop)
+{
+	struct drm_gpuva_op *op;
+
+	drm_gpuva_for_each_op(op, bop->ops) {
+		struct drm_gpuva *va;
+
+		switch (op->op) {
+		case DRM_GPUVA_OP_MAP:
+			drm_gpuva_link(&bop->new.map->va, bop->vm_bo);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			va = op->remap.unmap->va;
+			if (op->remap.prev)
+				drm_gpuva_link(&bop->new.prev->va, va->vm_bo);
+			if (op->remap.next)
+				drm_gpuva_link(&bop->new.next->va, va->vm_bo);
+			drm_gpuva_unlink(va);
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			drm_gpuva_unlink(op->unmap.va);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/*
+ * nouveau_uvmm_bind_job_submit() of @n ops, then the job's cleanup
+ * (nouveau_uvmm_bind_job_cleanup()). With @fail_last, the last op's
+ * preparation "fails" and the whole job unwinds, as when
+ * nouveau_uvmm_sm_prepare() returns an error.
+ */
+static int nouveau_like_bind_job(struct nouveau_like_uvmm *uvmm,
+				 struct nouveau_like_bind_op *bops,
+				 unsigned int n, bool fail_last)
+{
+	struct drm_gpuvm_exec vme = {
+		.vm = &uvmm->base,
+		.flags = DRM_EXEC_IGNORE_DUPLICATES,
+		.num_fences = 1,
+	};
+	struct dma_fence *fence;
+	struct drm_gpuva_op *va_op;
+	unsigned int i;
+	int j;
+
+	/* Before the uvmm lock: the vm_bo, under the BO's resv only. */
+	for (i = 0; i < n; i++) {
+		struct drm_gem_object *obj = bops[i].obj;
+
+		if (!bops[i].map)
+			continue;
+		dma_resv_lock(obj->resv, NULL);
+		bops[i].vm_bo = drm_gpuvm_bo_obtain(&uvmm->base, obj);
+		dma_resv_unlock(obj->resv);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, bops[i].vm_bo);
+		drm_gpuvm_bo_extobj_add(bops[i].vm_bo);
+		KUNIT_EXPECT_TRUE(rp->test,
+				  drm_gpuvm_range_valid(&uvmm->base,
+							bops[i].addr,
+							bops[i].range));
+	}
+
+	mutex_lock(&uvmm->mutex);
+	for (i = 0; i < n; i++) {
+		struct nouveau_like_bind_op *bop = &bops[i];
+
+		if (bop->map)
+			bop->ops = drm_gpuvm_sm_map_ops_create(&uvmm->base,
+							       bop->addr,
+							       bop->range,
+							       bop->obj,
+							       bop->offset);
+		else
+			bop->ops = drm_gpuvm_sm_unmap_ops_create(&uvmm->base,
+								 bop->addr,
+								 bop->range);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, bop->ops);
+		if (fail_last && i == n - 1) {
+			drm_gpuva_ops_free(&uvmm->base, bop->ops);
+			bop->ops = NULL;
+			goto unwind;
+		}
+		nouveau_like_sm_prepare(uvmm, bop);
+	}
+
+	nouveau_like_bind_lock(&vme, bops, n);
+	for (i = 0; i < n; i++)
+		nouveau_like_link(&bops[i]);
+	mutex_unlock(&uvmm->mutex);
+
+	/* nouveau_uvmm_bind_job_armed_submit() */
+	fence = dma_fence_get_stub();
+	drm_gpuvm_exec_resv_add_fence(&vme, fence, DMA_RESV_USAGE_BOOKKEEP,
+				      DMA_RESV_USAGE_BOOKKEEP);
+	drm_gpuvm_exec_unlock(&vme);
+	dma_fence_put(fence);
+
+	/* nouveau_uvmm_bind_job_cleanup(), in the scheduler's free_job. */
+	for (i = 0; i < n; i++) {
+		struct nouveau_like_bind_op *bop = &bops[i];
+
+		/* nouveau_uvmm_sm_cleanup(): the replaced mappings go. */
+		drm_gpuva_for_each_op(va_op, bop->ops) {
+			struct drm_gpuva *va = NULL;
+
+			if (va_op->op == DRM_GPUVA_OP_REMAP)
+				va = va_op->remap.unmap->va;
+			else if (va_op->op == DRM_GPUVA_OP_UNMAP)
+				va = va_op->unmap.va;
+			if (!va)
+				continue;
+			drm_gem_object_put(va->gem.obj);
+			nouveau_like_uvma_free(container_of(va,
+							    struct nouveau_like_uvma,
+							    va));
+		}
+		drm_gpuva_ops_free(&uvmm->base, bop->ops);
+		if (bop->vm_bo) {
+			struct drm_gem_object *obj = bop->obj;
+
+			dma_resv_lock(obj->resv, NULL);
+			drm_gpuvm_bo_put(bop->vm_bo);
+			dma_resv_unlock(obj->resv);
+		}
+	}
+	return 0;
+
+unwind:
+	for (j = (int)i - 1; j >= 0; j--) {
+		nouveau_like_sm_prepare_unwind(uvmm, &bops[j]);
+		drm_gpuva_ops_free(&uvmm->base, bops[j].ops);
+	}
+	mutex_unlock(&uvmm->mutex);
+	for (i = 0; i < n; i++) {
+		if (bops[i].vm_bo) {
+			dma_resv_lock(bops[i].obj->resv, NULL);
+			drm_gpuvm_bo_put(bops[i].vm_bo);
+			dma_resv_unlock(bops[i].obj->resv);
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * nouveau_bo_move(): eviction marks every VM's vm_bo and
+ * nouveau_uvmm_bo_unmap_all() invalidates the mappings.
+ */
+static void nouveau_like_bo_evict(struct drm_gem_object *obj)
+{
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva *va;
+
+	dma_resv_lock(obj->resv, NULL);
+	drm_gpuvm_bo_gem_evict(obj, true);
+	drm_gem_for_each_gpuvm_bo(vm_bo, obj)
+		drm_gpuvm_bo_for_each_va(va, vm_bo)
+			drm_gpuva_invalidate(va, true);
+	dma_resv_unlock(obj->resv);
+}
+
+/* nouveau_exec_job_submit() + nouveau_exec_job_armed_submit() */
+static void nouveau_like_exec(struct nouveau_like_uvmm *uvmm,
+			      unsigned int expect_locked)
+{
+	struct drm_gpuvm_exec vme = {
+		.vm = &uvmm->base,
+		.flags = DRM_EXEC_IGNORE_DUPLICATES,
+		.num_fences = 1,
+	};
+	struct dma_fence *fence = dma_fence_get_stub();
+	struct drm_gem_object *obj;
+	unsigned int n = 0;
+
+	mutex_lock(&uvmm->mutex);
+	KUNIT_ASSERT_EQ(rp->test, drm_gpuvm_exec_lock(&vme), 0);
+	mutex_unlock(&uvmm->mutex);
+	KUNIT_EXPECT_EQ(rp->test, drm_gpuvm_exec_validate(&vme), 0);
+	drm_exec_for_each_locked_object(&vme.exec, obj)
+		n++;
+	KUNIT_EXPECT_EQ(rp->test, n, expect_locked);
+	drm_gpuvm_exec_resv_add_fence(&vme, fence, DMA_RESV_USAGE_WRITE,
+				      DMA_RESV_USAGE_WRITE);
+	drm_gpuvm_exec_unlock(&vme);
+	dma_fence_put(fence);
+}
+
+/* nouveau_uvmm_fini(): remove, then unlink under the BO's resv, free. */
+static void nouveau_like_uvmm_fini(struct nouveau_like_uvmm *uvmm)
+{
+	struct drm_gpuva *va, *next;
+
+	mutex_lock(&uvmm->mutex);
+	drm_gpuvm_for_each_va_safe(va, next, &uvmm->base) {
+		struct drm_gem_object *obj = va->gem.obj;
+
+		if (unlikely(va == &uvmm->base.kernel_alloc_node))
+			continue;
+		drm_gpuva_remove(va);
+		dma_resv_lock(obj->resv, NULL);
+		drm_gpuva_unlink(va);
+		dma_resv_unlock(obj->resv);
+		drm_gem_object_put(obj);
+		nouveau_like_uvma_free(container_of(va, struct nouveau_like_uvma,
+						    va));
+	}
+	mutex_unlock(&uvmm->mutex);
+	mutex_destroy(&uvmm->mutex);
+	drm_gpuvm_put(&uvmm->base);
+}
+
+/*
+ * A nouveau client VM: the kernel manages [0, 4 GiB); a shared BO S and a
+ * NO_SHARE BO N (the VM's resv, a reference on its root object).
+ *
+ *	job 1: map S at 4G..4G+4p, map N at 4G+8p..4G+12p
+ *	job 2: map N over S's middle (REMAP S, MAP), then a failing op: the
+ *	       job unwinds and the space is as after job 1
+ *	job 3: the same without the failing op
+ *	S evicted; exec: the VM's resv and S locked, S validated, its
+ *	move-in un-evicts it from inside the walk
+ *	job 4: unmap all of N; fini
+ */
+static void drm_test_gpuvm_replay_nouveau(struct kunit *test)
+{
+	const u64 base = 1ULL << 32;
+	struct replay *r = test->priv;
+	struct nouveau_like_uvmm *uvmm = nouveau_like_vm_init(r);
+	struct drm_gem_object *root = drm_gpuvm_resv_obj(&uvmm->base);
+	struct replay_bo *s = replay_bo_new(r, 8 * SZ_PAGE, NULL);
+	struct replay_bo *nb;
+	struct nouveau_like_bind_op job[2];
+	struct drm_gpuva *va;
+
+	drm_gem_object_get(root);	/* nouveau_gem_new(): nvbo->r_obj */
+	nb = replay_bo_new(r, 8 * SZ_PAGE, root);
+
+	/* nouveau_uvmm_validate_range(): the kernel's interval is refused. */
+	KUNIT_EXPECT_FALSE(test, drm_gpuvm_range_valid(&uvmm->base, 0, SZ_PAGE));
+
+	memset(job, 0, sizeof(job));
+	job[0] = (struct nouveau_like_bind_op){ .map = true, .addr = base,
+		.range = 4 * SZ_PAGE, .obj = &s->base };
+	job[1] = (struct nouveau_like_bind_op){ .map = true,
+		.addr = base + 8 * SZ_PAGE, .range = 4 * SZ_PAGE,
+		.obj = &nb->base };
+	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 2, false), 0);
+
+	memset(job, 0, sizeof(job));
+	job[0] = (struct nouveau_like_bind_op){ .map = true,
+		.addr = base + SZ_PAGE, .range = 2 * SZ_PAGE,
+		.obj = &nb->base, .offset = 4 * SZ_PAGE };
+	job[1] = (struct nouveau_like_bind_op){ .addr = base + 8 * SZ_PAGE,
+		.range = 4 * SZ_PAGE };
+	KUNIT_EXPECT_EQ(test, nouveau_like_bind_job(uvmm, job, 2, true),
+			-ENOSPC);
+	{
+		const struct replay_map exp[] = {
+			{ base, 4 * SZ_PAGE, &s->base, 0 },
+			{ base + 8 * SZ_PAGE, 4 * SZ_PAGE, &nb->base, 0 },
+		};
+
+		replay_space_is(test, &uvmm->base, exp, ARRAY_SIZE(exp));
+	}
+
+	memset(job, 0, sizeof(job));
+	job[0] = (struct nouveau_like_bind_op){ .map = true,
+		.addr = base + SZ_PAGE, .range = 2 * SZ_PAGE,
+		.obj = &nb->base, .offset = 4 * SZ_PAGE };
+	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 1, false), 0);
+	{
+		const struct replay_map exp[] = {
+			{ base, SZ_PAGE, &s->base, 0 },
+			{ base + SZ_PAGE, 2 * SZ_PAGE, &nb->base, 4 * SZ_PAGE },
+			{ base + 3 * SZ_PAGE, SZ_PAGE, &s->base, 3 * SZ_PAGE },
+			{ base + 8 * SZ_PAGE, 4 * SZ_PAGE, &nb->base, 0 },
+		};
+
+		replay_space_is(test, &uvmm->base, exp, ARRAY_SIZE(exp));
+	}
+
+	/* S moves out; the next exec moves it back in. */
+	nouveau_like_bo_evict(&s->base);
+	drm_gpuvm_for_each_va(va, &uvmm->base)
+		if (va->gem.obj == &s->base)
+			KUNIT_EXPECT_TRUE(test, drm_gpuva_invalidated(va));
+	nouveau_like_exec(uvmm, 2);
+	KUNIT_EXPECT_EQ(test, uvmm->validated, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&uvmm->base.evict.list));
+
+	memset(job, 0, sizeof(job));
+	job[0] = (struct nouveau_like_bind_op){ .addr = base + SZ_PAGE,
+		.range = 2 * SZ_PAGE };
+	job[1] = (struct nouveau_like_bind_op){ .addr = base + 8 * SZ_PAGE,
+		.range = 4 * SZ_PAGE };
+	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 2, false), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&nb->base.gpuva.list));
+
+	nouveau_like_uvmm_fini(uvmm);
+	KUNIT_EXPECT_TRUE(test, r->vm_freed);
+	drm_gem_object_put(&s->base);
+	drm_gem_object_put(&nb->base);
+	drm_gem_object_put(root);	/* nouveau_bo_del_ttm() */
+}
+
 /* ---- Suite -------------------------------------------------------------- */
 
 static struct kunit_case drm_gpuvm_replay_tests[] = {
 	KUNIT_CASE(drm_test_gpuvm_replay_pvr),
 	KUNIT_CASE(drm_test_gpuvm_replay_panthor),
+	KUNIT_CASE(drm_test_gpuvm_replay_xe),
+	KUNIT_CASE(drm_test_gpuvm_replay_nouveau),
 	{}
 };
 
