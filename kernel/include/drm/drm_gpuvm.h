@@ -908,8 +908,9 @@ struct drm_gpuvm_ops {
 	void (*vm_free)(struct drm_gpuvm *gpuvm);
 
 	/**
-	 * @op_alloc: allocates a zeroed &drm_gpuva_op, for drivers that embed
-	 * it in a larger structure; kzalloc() when NULL
+	 * @op_alloc: allocates a &drm_gpuva_op, for drivers that embed it in
+	 * a larger structure (GPUVM fills every field of it); kzalloc() when
+	 * NULL
 	 */
 	struct drm_gpuva_op *(*op_alloc)(void);
 

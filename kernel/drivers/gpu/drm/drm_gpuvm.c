@@ -230,15 +230,21 @@
  *   which holds the VM's dma-resv, lists it when it locks the object.
  *
  * What drm_gpuvm_validate() guarantees differs between the two modes. In
- * both, it calls &drm_gpuvm_ops.vm_bo_validate once for every vm_bo on the
- * evicted list, including one that joins the list during the walk (a
- * callback holding every lock may evict another object), and whatever the
- * vm_bo's &drm_gpuvm_bo.evicted flag says; drm_gpuvm_bo_evict(vm_bo,
- * false) from the callback (the driver's move notification) takes the
- * entry off. An entry whose flag is clear after its callback, because the
- * driver wrote it by hand, leaves the list in %DRM_GPUVM_RESV_PROTECTED
- * mode, so a driver may loop until the list is empty; with the internal
- * spinlocks it stays listed and is validated again next time.
+ * both, it calls &drm_gpuvm_ops.vm_bo_validate for the vm_bos on the
+ * evicted list, whatever their &drm_gpuvm_bo.evicted flag says, including
+ * one that joins the list during the walk (a callback holding every lock
+ * may evict another object); a vm_bo whose last reference is being
+ * dropped meanwhile is skipped. How an entry leaves the list:
+ *
+ * - drm_gpuvm_bo_evict(vm_bo, false), typically from the move
+ *   notification the callback triggers, takes it off at once, except an
+ *   external object's entry in %DRM_GPUVM_RESV_PROTECTED mode, which that
+ *   function does not touch.
+ * - In %DRM_GPUVM_RESV_PROTECTED mode, an entry whose flag is clear after
+ *   a successful callback leaves the list, however the flag was cleared
+ *   (xe writes it by hand), so a driver may loop until the list is empty.
+ * - With the internal spinlocks, an entry whose flag the driver cleared by
+ *   hand stays listed and is validated again next time.
  *
  * drm_gpuvm_bo_evict() itself requires the GEM object's dma-resv.
  */
@@ -266,9 +272,6 @@
  *   drm_gpuvm_exec_lock_array()'s objects included: one rule for
  *   @num_fences, where the earlier version passed zero on to dma_resv for
  *   the array, which warns and fails.
- * - drm_gpuvm_prepare_range() and drm_gpuvm_exec_lock_range() skip sparse
- *   mappings, which have no object to lock; the earlier version followed
- *   their NULL object.
  * - drm_gpuvm_prefetch_ops_create() checks its interval like every other
  *   request and returns -EINVAL for a bad one, instead of a plan that may
  *   include the kernel-reserved node.
@@ -1376,7 +1379,7 @@ EXPORT_SYMBOL_GPL(drm_gpuva_map);
  * the old one.
  *
  * Context: The caller serializes against changes of the VA space. Does
- * not sleep or allocate.
+ * not allocate; sleeps only if this frees the VA space.
  */
 void drm_gpuva_remap(struct drm_gpuva *prev,
 		     struct drm_gpuva *next,
@@ -1406,7 +1409,7 @@ EXPORT_SYMBOL_GPL(drm_gpuva_remap);
  * Removes the mapping from its VA space; it stays linked to its vm_bo.
  *
  * Context: The caller serializes against changes of the VA space. Does
- * not sleep or allocate.
+ * not allocate; sleeps only if this frees the VA space.
  */
 void drm_gpuva_unmap(struct drm_gpuva_op_unmap *op)
 {
@@ -1624,8 +1627,9 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_bo_extobj_add);
  *
  * Sets &drm_gpuvm_bo.evicted and puts the vm_bo on the VM's evicted list,
  * or takes it off. In %DRM_GPUVM_RESV_PROTECTED mode an external object's
- * list entry is left to drm_gpuvm_validate(), since the VM's dma-resv may
- * not be held here.
+ * list entry is not touched, since the VM's dma-resv may not be held
+ * here: drm_gpuvm_prepare_objects() lists it, and drm_gpuvm_validate()
+ * unlists it once its state is clear.
  *
  * Context: The GEM object's dma-resv is held.
  */
@@ -1702,9 +1706,9 @@ EXPORT_SYMBOL_GPL(drm_gpuva_link);
  * Drops the mapping's reference on its vm_bo, which frees the vm_bo if it
  * was the last one; @va->vm_bo is cleared.
  *
- * Context: The GEM object's gpuva lock is held (and see drm_gpuvm_bo_put()
- * for the last reference). Does not allocate; sleeps only if it frees the
- * vm_bo.
+ * Context: Process context (drm_gpuvm_bo_put() may sleep). The GEM
+ * object's gpuva lock is held (and see drm_gpuvm_bo_put() for the last
+ * reference). Does not allocate.
  */
 void drm_gpuva_unlink(struct drm_gpuva *va)
 {
@@ -2082,11 +2086,9 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock_range);
 
 /*
  * Validates one listed vm_bo, whatever its &drm_gpuvm_bo.evicted says:
- * being listed is what counts. The entry leaves the list when the driver
- * clears the state with drm_gpuvm_bo_evict(vm_bo, false), in either mode.
- * In %DRM_GPUVM_RESV_PROTECTED mode it also leaves when the flag is clear
- * after the callback (xe clears it by hand and loops until the list is
- * empty); with the internal spinlocks it then stays listed.
+ * being listed is what counts. What takes the entry off is said once, in
+ * the Locking DOC; the part done here is the resv-protected one: an entry
+ * whose state is clear after a successful callback leaves the list.
  */
 static int validate_one(struct drm_gpuvm *gpuvm,
 			const struct vm_list_visit *visit, void *arg)
@@ -2113,10 +2115,8 @@ static int validate_one(struct drm_gpuvm *gpuvm,
  * Calls &drm_gpuvm_ops.vm_bo_validate for each vm_bo on the VM's evicted
  * list, including those that join it while the walk runs, and stops at
  * the first error. The callback normally moves the object back, and the
- * driver's move notification clears the evicted state
- * (drm_gpuvm_bo_evict(vm_bo, false)), which takes the vm_bo off the list
- * while this walk runs. See the Locking section for what each list mode
- * does with an entry whose state stays set or was cleared by hand.
+ * driver's move notification clears the evicted state. See the Locking
+ * section for when an entry leaves the list in each list mode.
  *
  * Context: Process context; may sleep. The VM's dma-resv and those of the
  * external objects are held, e.g. through drm_gpuvm_exec_lock().
