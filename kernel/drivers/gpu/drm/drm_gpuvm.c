@@ -48,6 +48,38 @@
  * (drm_gpuvm_sm_map_ops_create() and friends), so that it can allocate
  * everything before the point of no return and apply the plan later,
  * possibly from a path that must not allocate.
+ *
+ * Differences from earlier versions
+ * ---------------------------------
+ *
+ * This GPUVM replaces the one drivers were written against and behaves as
+ * it did, except in the points below, each chosen on purpose and each
+ * proven by the KUnit case drm_test_gpuvm_differences:
+ *
+ * - An empty interval (range 0) is invalid everywhere, and so is one that
+ *   overflows u64: the range check, insertion, every request and the
+ *   locking helpers return -EINVAL, lookups NULL, and
+ *   drm_gpuvm_interval_empty() false. An empty request is a caller's
+ *   mistake, and letting it through made "valid" depend on the function.
+ * - drm_gpuva_find_prev(@start) returns only a mapping ending exactly at
+ *   @start and drm_gpuva_find_next(@end) only one beginning exactly at
+ *   @end; with a gap in between, NULL. Callers ask for the neighbour they
+ *   could merge with, which touches.
+ * - drm_gpuva_link() with a vm_bo of another GEM object than the
+ *   mapping's warns once and links nothing, instead of corrupting the
+ *   object's list of mappings.
+ * - Asking for zero fence slots locks without reserving in every helper,
+ *   drm_gpuvm_exec_lock_array()'s objects included: one rule for
+ *   @num_fences, where the earlier version passed zero on to dma_resv for
+ *   the array, which warns and fails.
+ * - drm_gpuvm_prefetch_ops_create() checks its interval like every other
+ *   request and returns -EINVAL for a bad one, instead of a plan that may
+ *   include the kernel-reserved node.
+ * - drm_gpuvm_prepare_objects() never frees a vm_bo. With the internal
+ *   spinlocks the earlier version held a reference on each vm_bo it
+ *   locked, so when another thread dropped the last other one while the
+ *   walk waited for the object's lock, the walk freed the vm_bo without
+ *   that lock; see the Locking section.
  */
 
 /**
@@ -247,39 +279,6 @@
  *   hand stays listed and is validated again next time.
  *
  * drm_gpuvm_bo_evict() itself requires the GEM object's dma-resv.
- */
-
-/**
- * DOC: Differences from earlier versions
- *
- * This GPUVM replaces the one drivers were written against and behaves as
- * it did, except in the points below, each chosen on purpose and each
- * proven by the KUnit case drm_test_gpuvm_differences:
- *
- * - An empty interval (range 0) is invalid everywhere, and so is one that
- *   overflows u64: the range check, insertion, every request and the
- *   locking helpers return -EINVAL, lookups NULL, and
- *   drm_gpuvm_interval_empty() false. An empty request is a caller's
- *   mistake, and letting it through made "valid" depend on the function.
- * - drm_gpuva_find_prev(@start) returns only a mapping ending exactly at
- *   @start and drm_gpuva_find_next(@end) only one beginning exactly at
- *   @end; with a gap in between, NULL. Callers ask for the neighbour they
- *   could merge with, which touches.
- * - drm_gpuva_link() with a vm_bo of another GEM object than the
- *   mapping's warns once and links nothing, instead of corrupting the
- *   object's list of mappings.
- * - Asking for zero fence slots locks without reserving in every helper,
- *   drm_gpuvm_exec_lock_array()'s objects included: one rule for
- *   @num_fences, where the earlier version passed zero on to dma_resv for
- *   the array, which warns and fails.
- * - drm_gpuvm_prefetch_ops_create() checks its interval like every other
- *   request and returns -EINVAL for a bad one, instead of a plan that may
- *   include the kernel-reserved node.
- * - drm_gpuvm_prepare_objects() never frees a vm_bo. With the internal
- *   spinlocks the earlier version held a reference on each vm_bo it
- *   locked, so when another thread dropped the last other one while the
- *   walk waited for the object's lock, the walk freed the vm_bo without
- *   that lock; see the Locking section.
  */
 
 /**

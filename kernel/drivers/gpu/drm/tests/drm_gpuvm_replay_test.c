@@ -217,6 +217,7 @@ static void replay_space_is(struct kunit *test, struct drm_gpuvm *gpuvm,
 /* struct pvr_vm_context: the root object is embedded, last. */
 struct pvr_like_vm_context {
 	struct drm_gpuvm gpuvm_mgr;
+	/* Serialises binds, as vm_ctx->lock does. */
 	struct mutex lock;
 	struct drm_gem_object dummy_gem;
 };
@@ -592,6 +593,7 @@ static void drm_test_gpuvm_replay_pvr(struct kunit *test)
 /* struct panthor_vm: base first. */
 struct panthor_like_vm {
 	struct drm_gpuvm base;
+	/* Serialises VM updates, as panthor's op_lock does. */
 	struct mutex op_lock;
 	struct panthor_like_op_ctx *op_ctx;
 };
@@ -797,8 +799,8 @@ static void panthor_like_prealloc_vmas(struct panthor_like_op_ctx *op_ctx,
 
 	INIT_LIST_HEAD(&op_ctx->returned_vmas);
 	for (i = 0; i < n; i++) {
-		op_ctx->preallocated_vmas[i] = kzalloc(sizeof(struct panthor_like_vma),
-						       GFP_KERNEL);
+		op_ctx->preallocated_vmas[i] =
+			kzalloc(sizeof(*op_ctx->preallocated_vmas[i]), GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(rp->test, op_ctx->preallocated_vmas[i]);
 		rp->vas_live++;
 	}
@@ -1541,6 +1543,7 @@ static void drm_test_gpuvm_replay_xe(struct kunit *test)
 /* struct nouveau_uvmm: base first. */
 struct nouveau_like_uvmm {
 	struct drm_gpuvm base;
+	/* Serialises changes of the space, as uvmm->mutex does. */
 	struct mutex mutex;
 	int validated;
 };

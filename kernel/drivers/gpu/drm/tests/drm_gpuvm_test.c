@@ -2805,10 +2805,13 @@ static void drm_test_gpuvm_concurrent_lists(struct kunit *test)
 /* ---- Driver flows -------------------------------------------------------- */
 
 /*
- * Each scenario replays how one in-tree driver drives GPUVM from its
- * VM_BIND path, with the fixture's objects and the public API only, and
- * checks the VA space against a page model after every job. Teardown
- * unmaps everything; the fixture's exit then proves nothing leaked.
+ * Randomised jobs in the shape of each in-tree driver's VM_BIND path (ops
+ * lists applied at submit with unwinding, or callbacks consuming
+ * preallocated mappings), with the fixture's objects and the public API
+ * only, checking the VA space against a page model after every job.
+ * Teardown unmaps everything; the fixture's exit then proves nothing
+ * leaked. These are stress flows, not replays: the drivers' exact calls
+ * are replayed in drm_gpuvm_replay_test.c.
  */
 
 #define DRV_JOBS 40
@@ -4178,7 +4181,7 @@ static struct kunit_case drm_gpuvm_driver_tests[] = {
 };
 
 static struct kunit_suite drm_gpuvm_driver_suite = {
-	.name = "drm_gpuvm_drivers",
+	.name = "drm_gpuvm_flows",
 	.init = gpuvm_test_init,
 	.exit = gpuvm_test_exit,
 	.test_cases = drm_gpuvm_driver_tests,
