@@ -63,8 +63,84 @@
  *	drm_gpuvm_prepare_objects, drm_gpuvm_resv_add_fence
  *   panthor_vm_destroy: unmap of [mm_start, mm_start + mm_range), put
  *
- * xe and nouveau: see the cases drm_test_gpuvm_replay_xe_* and
- * drm_test_gpuvm_replay_nouveau_* below.
+ * xe, xe_vm.c, xe_exec.c and xe_bo.c (drm_test_gpuvm_replay_xe):
+ *   xe_vm_create: drm_gpuvm_resv_object_alloc,
+ *	drm_gpuvm_init(DRM_GPUVM_RESV_PROTECTED), drm_gem_object_put(r_obj);
+ *	op_alloc = kzalloc of struct xe_vma_op, no op_free
+ *   xe_vm_get / xe_vm_put (a VM-private BO's bo->vm), xe_vm_resv
+ *   vm_bind_ioctl_ops_create: drm_gpuvm_sm_map_ops_create,
+ *	drm_gpuvm_sm_unmap_ops_create, drm_gpuvm_prefetch_ops_create, and
+ *	for UNMAP_ALL drm_gpuvm_bo_obtain + drm_gpuvm_bo_unmap_ops_create +
+ *	drm_gpuvm_bo_put under the BO's resv only
+ *   new_vma / xe_vma_create: drm_gpuvm_bo_obtain(vma->gpuva.vm),
+ *	drm_gpuvm_bo_extobj_add, drm_gpuva_link before insertion,
+ *	drm_gpuvm_bo_put
+ *   xe_vma_op_commit: drm_gpuva_insert / drm_gpuva_remove directly, the
+ *	old VA of a REMAP rewritten to the hole afterwards
+ *   vm_bind_ioctl_ops_fini / xe_vma_destroy: drm_gpuva_unlink
+ *   xe_vm_bind_ioctl: drm_gpuva_ops_free after the old VAs are freed
+ *   xe_bo_trigger_rebind: drm_gem_for_each_gpuvm_bo,
+ *	drm_gpuvm_bo_evict(vm_bo, true) under the BO's resv only
+ *   xe_exec_ioctl: drm_gpuvm_exec_lock ({.extra.fn} initialiser, .vm and
+ *	.flags set after, no .num_fences), drm_gpuvm_resv_add_fence,
+ *	drm_exec_fini
+ *   xe_exec_fn / xe_vm_validate_rebind / xe_gpuvm_validate:
+ *	drm_gpuvm_validate until the evicted list is empty, the callback
+ *	clearing vm_bo->evicted by hand, drm_gpuvm_bo_for_each_va
+ *   xe_vm_bump_lru: drm_gpuvm_is_extobj under a spinlock
+ *   xe_vm_add_compute_exec_queue: drm_gpuvm_exec_lock (.num_fences = 1),
+ *	drm_gpuvm_resv_add_fence, drm_exec_fini
+ *   xe_preempt_work_begin: drm_gpuvm_prepare_vm(.., 0),
+ *	drm_gpuvm_prepare_objects(.., 0); resume_and_reinstall_preempt_fences:
+ *	drm_gpuvm_resv_add_fence
+ *   xe_vm_find_overlapping_vma: drm_gpuva_find_first
+ *   xe_vm_close_and_put: drm_gpuvm_for_each_va_safe + drm_gpuva_remove
+ *	under the VM's resv; private VMAs unlinked there, external ones after
+ *	(xe_vma_destroy_unlocked)
+ *   Not replayed: the fault-mode walk of xe_bo_trigger_rebind, the
+ *   eviction check of xe_bo_move, vm_bind_ioctl_ops_unwind,
+ *   xe_vm_snapshot_capture (a plain drm_gpuvm_for_each_va).
+ *
+ * nouveau, nouveau_uvmm.c, nouveau_exec.c and nouveau_bo.c
+ * (drm_test_gpuvm_replay_nouveau):
+ *   nouveau_uvmm_ioctl_vm_init: drm_gpuvm_resv_object_alloc,
+ *	drm_gpuvm_init(flags 0, kernel-managed interval), put of r_obj
+ *   nouveau_gem_new (NO_SHARE): drm_gpuvm_resv, drm_gpuvm_resv_obj
+ *   nouveau_uvmm_validate_range: drm_gpuvm_range_valid
+ *   nouveau_uvma_region_create: drm_gpuvm_interval_empty
+ *   nouveau_uvmm_bind_job_submit: drm_gpuvm_bo_obtain under the BO's
+ *	resv, drm_gpuvm_bo_extobj_add with no lock, then under the uvmm
+ *	mutex drm_gpuvm_sm_map_ops_create / drm_gpuvm_sm_unmap_ops_create,
+ *	and on failure the unwind (nouveau_uvmm_sm_prepare_unwind:
+ *	drm_gpuva_last_op, drm_gpuva_for_each_op_from_reverse,
+ *	drm_gpuva_remove of never-linked VAs, drm_gpuva_insert(va->vm, va)
+ *	of removed ones) and drm_gpuva_ops_free
+ *   nouveau_uvmm_sm_prepare: drm_gpuva_map, drm_gpuva_unmap (tree only)
+ *   bind_lock_validate: drm_gpuva_for_each_op, the ops' objects locked
+ *	with vme->num_fences (1) in vme->exec
+ *   bind_link_gpuvas: drm_gpuva_link of new VAs, of REMAP pieces to the
+ *	old VA's vm_bo, drm_gpuva_unlink
+ *   nouveau_uvmm_bind_job_armed_submit: drm_gpuvm_exec_resv_add_fence
+ *	(BOOKKEEP), drm_gpuvm_exec_unlock
+ *   nouveau_uvmm_bind_job_cleanup: old VAs freed, drm_gpuva_ops_free,
+ *	drm_gpuvm_bo_put under the BO's resv
+ *   nouveau_bo_move: drm_gpuvm_bo_gem_evict; nouveau_uvmm_bo_unmap_all /
+ *	map_all: drm_gem_for_each_gpuvm_bo, drm_gpuvm_bo_for_each_va,
+ *	drm_gpuva_invalidate; op_map: drm_gpuva_invalidated
+ *   nouveau_exec_job_submit: drm_gpuvm_exec_lock (.num_fences = 1,
+ *	IGNORE_DUPLICATES), drm_gpuvm_exec_validate (the move-in calls
+ *	drm_gpuvm_bo_gem_evict(obj, false) inside the walk),
+ *	drm_gpuvm_exec_resv_add_fence (WRITE), drm_gpuvm_exec_unlock
+ *   nouveau_uvmm_fini: drm_gpuvm_for_each_va_safe (reserved node
+ *	skipped), drm_gpuva_remove, drm_gpuva_unlink under the BO's resv,
+ *	drm_gpuvm_put
+ *   Not replayed: the job's run walk (nouveau_uvmm_sm) beyond the
+ *   invalidated test, the forward walk of the unwind that releases page
+ *   tables, nouveau_debugfs_gpuva (drm_debugfs_gpuva_info is covered by
+ *   drm_test_gpuvm_debugfs_info), the error path of vm_init.
+ *
+ * Also not replayed: panthor_vm_put(NULL) (drm_gpuvm_put(NULL) is a
+ * no-op in both implementations) and panthor's show_vm_gpuvas.
  */
 
 #include <kunit/test.h>
@@ -1013,6 +1089,8 @@ static void drm_test_gpuvm_replay_panthor(struct kunit *test)
 /* struct xe_vm: gpuvm first. */
 struct xe_like_vm {
 	struct drm_gpuvm gpuvm;
+	/* Stands for TTM's LRU lock in xe_vm_bump_lru(). */
+	spinlock_t lru_lock;
 	struct list_head rebind_list;
 	int validated;
 };
@@ -1083,6 +1161,7 @@ static struct xe_like_vm *xe_like_vm_create(struct replay *r)
 	struct drm_gem_object *vm_resv_obj;
 
 	KUNIT_ASSERT_NOT_NULL(r->test, vm);
+	spin_lock_init(&vm->lru_lock);
 	INIT_LIST_HEAD(&vm->rebind_list);
 	vm_resv_obj = drm_gpuvm_resv_object_alloc(r->drm);
 	KUNIT_ASSERT_NOT_NULL(r->test, vm_resv_obj);
@@ -1105,6 +1184,8 @@ static void xe_like_lock(struct drm_exec *exec, struct xe_like_vm *vm,
 
 	drm_exec_init(exec, flags, 0);
 	drm_exec_until_all_locked(exec) {
+		/* Each pass starts afresh (lockdep injects -EDEADLK). */
+		err = 0;
 		if (!private)
 			err = drm_exec_lock_obj(exec,
 						drm_gpuvm_resv_obj(&vm->gpuvm));
@@ -1353,14 +1434,42 @@ static void xe_like_exec(struct xe_like_vm *vm, unsigned int expect_locked)
 	vm_exec.vm = &vm->gpuvm;
 	vm_exec.flags = DRM_EXEC_INTERRUPTIBLE_WAIT;
 	KUNIT_ASSERT_EQ(rp->test, drm_gpuvm_exec_lock(&vm_exec), 0);
-	drm_exec_for_each_locked_object(exec, obj)
+	/* xe_vm_bump_lru(): under the LRU spinlock, a pointer test. */
+	spin_lock(&vm->lru_lock);
+	drm_exec_for_each_locked_object(exec, obj) {
+		if (!drm_gpuvm_is_extobj(&vm->gpuvm, obj))
+			continue;
 		n++;
-	KUNIT_EXPECT_EQ(rp->test, n, expect_locked);
+	}
+	spin_unlock(&vm->lru_lock);
+	KUNIT_EXPECT_EQ(rp->test, n + 1, expect_locked);
 	drm_gpuvm_resv_add_fence(&vm->gpuvm, exec, fence,
 				 DMA_RESV_USAGE_BOOKKEEP,
 				 DMA_RESV_USAGE_BOOKKEEP);
 	drm_exec_fini(exec);
 	dma_fence_put(fence);
+}
+
+/*
+ * xe_vm_add_compute_exec_queue(): an initialiser with one fence slot and
+ * no extra callback, closed with drm_exec_fini().
+ */
+static void xe_like_add_compute_exec_queue(struct xe_like_vm *vm)
+{
+	struct drm_gpuvm_exec vm_exec = {
+		.vm = &vm->gpuvm,
+		.flags = DRM_EXEC_INTERRUPTIBLE_WAIT,
+		.num_fences = 1,
+	};
+	struct dma_fence *pfence = dma_fence_get_stub();
+	struct drm_exec *exec = &vm_exec.exec;
+
+	KUNIT_ASSERT_EQ(rp->test, drm_gpuvm_exec_lock(&vm_exec), 0);
+	drm_gpuvm_resv_add_fence(&vm->gpuvm, exec, pfence,
+				 DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
+	drm_exec_fini(exec);
+	dma_fence_put(pfence);
 }
 
 /* preempt_rebind_work_func() / xe_preempt_work_begin(): zero slots. */
@@ -1508,6 +1617,13 @@ static void drm_test_gpuvm_replay_xe(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, n, 4);
 	drm_gpuva_ops_free(&vm->gpuvm, ops);
 
+	/* xe_vm_find_overlapping_vma() */
+	va = drm_gpuva_find_first(&vm->gpuvm, 0x12000, 0x10000);
+	KUNIT_ASSERT_NOT_NULL(test, va);
+	KUNIT_EXPECT_EQ(test, va->va.addr, 0x11000);
+
+	xe_like_add_compute_exec_queue(vm);
+
 	/* E is evicted; the next exec validates it once. */
 	xe_like_bo_evicted(&e->base);
 	xe_like_exec(vm, 2);
@@ -1592,8 +1708,15 @@ static void nouveau_like_uvmm_free(struct drm_gpuvm *gpuvm)
 static int nouveau_like_bo_validate(struct drm_gpuvm_bo *vm_bo,
 				    struct drm_exec *exec)
 {
+	struct drm_gem_object *obj = vm_bo->obj;
+	struct drm_gpuva *va;
+
 	gpuvm_to_nouveau_like(vm_bo->vm)->validated++;
-	drm_gpuvm_bo_gem_evict(vm_bo->obj, false);
+	drm_gpuvm_bo_gem_evict(obj, false);
+	/* nouveau_bo_move_ntfy() -> nouveau_uvmm_bo_map_all() */
+	drm_gem_for_each_gpuvm_bo(vm_bo, obj)
+		drm_gpuvm_bo_for_each_va(va, vm_bo)
+			drm_gpuva_invalidate(va, false);
 	return 0;
 }
 
@@ -1736,31 +1859,45 @@ static struct drm_gem_object *nouveau_like_op_gem_obj(struct drm_gpuva_op *op)
 }
 
 /* bind_lock_validate(): every object the plans touch, one fence slot. */
+static int nouveau_like_bind_lock_validate(struct drm_exec *exec,
+					   struct nouveau_like_bind_op *bops,
+					   unsigned int n,
+					   unsigned int num_fences)
+{
+	struct drm_gpuva_op *va_op;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		drm_gpuva_for_each_op(va_op, bops[i].ops) {
+			struct drm_gem_object *obj =
+				nouveau_like_op_gem_obj(va_op);
+
+			if (!obj)
+				continue;
+			ret = drm_exec_prepare_obj(exec, obj, num_fences);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* nouveau_uvmm_bind_job_submit(): the locking loop around it. */
 static void nouveau_like_bind_lock(struct drm_gpuvm_exec *vme,
 				   struct nouveau_like_bind_op *bops,
 				   unsigned int n)
 {
 	struct drm_exec *exec = &vme->exec;
-	struct drm_gpuva_op *va_op;
-	unsigned int i;
 	int ret = 0;
 
 	drm_exec_init(exec, vme->flags, 0);
 	drm_exec_until_all_locked(exec) {
-		for (i = 0; i < n && !ret; i++) {
-			drm_gpuva_for_each_op(va_op, bops[i].ops) {
-				struct drm_gem_object *obj =
-					nouveau_like_op_gem_obj(va_op);
-
-				if (!obj)
-					continue;
-				ret = drm_exec_prepare_obj(exec, obj,
-							   vme->num_fences);
-				drm_exec_retry_on_contention(exec);
-				if (ret)
-					break;
-			}
-		}
+		ret = nouveau_like_bind_lock_validate(exec, bops, n,
+						      vme->num_fences);
+		drm_exec_retry_on_contention(exec);
+		if (ret)
+			break;
 	}
 	KUNIT_EXPECT_EQ(rp->test, ret, 0);
 }
@@ -2007,6 +2144,9 @@ static void drm_test_gpuvm_replay_nouveau(struct kunit *test)
 
 	/* nouveau_uvmm_validate_range(): the kernel's interval is refused. */
 	KUNIT_EXPECT_FALSE(test, drm_gpuvm_range_valid(&uvmm->base, 0, SZ_PAGE));
+	/* nouveau_uvma_region_create(): a sparse region needs empty space. */
+	KUNIT_EXPECT_TRUE(test, drm_gpuvm_interval_empty(&uvmm->base, base,
+							 16 * SZ_PAGE));
 
 	memset(job, 0, sizeof(job));
 	job[0] = (struct nouveau_like_bind_op){ .map = true, .addr = base,
@@ -2056,6 +2196,9 @@ static void drm_test_gpuvm_replay_nouveau(struct kunit *test)
 			KUNIT_EXPECT_TRUE(test, drm_gpuva_invalidated(va));
 	nouveau_like_exec(uvmm, 2);
 	KUNIT_EXPECT_EQ(test, uvmm->validated, 1);
+	/* op_map() and friends skip invalidated mappings: none are left. */
+	drm_gpuvm_for_each_va(va, &uvmm->base)
+		KUNIT_EXPECT_FALSE(test, drm_gpuva_invalidated(va));
 	KUNIT_EXPECT_TRUE(test, list_empty(&uvmm->base.evict.list));
 
 	memset(job, 0, sizeof(job));
