@@ -43,12 +43,12 @@
  *   panthor_vm_prepare_map_op_ctx: drm_gpuvm_bo_create (no lock),
  *	drm_gpuvm_bo_obtain_prealloc (VM resv + gpuva_list_lock),
  *	drm_gpuvm_bo_extobj_add (VM resv)
- *   panthor_vm_bind_prepare_fence_ctx / panthor_vm_bind_job_prepare_resvs:
+ *   panthor_vm_bind_job_prepare_resvs / _update_resvs:
  *	drm_gpuvm_prepare_vm(.., 1), drm_exec_prepare_obj(bo, 1),
  *	drm_gpuvm_resv_add_fence(BOOKKEEP, BOOKKEEP)
- *   panthor_vm_exec_op (inside dma_fence_begin_signalling() as in
- *	panthor_vm_bind_run_job): drm_gpuvm_sm_map / drm_gpuvm_sm_unmap with
- *	priv = the VM
+ *   panthor_vm_exec_op: drm_gpuvm_sm_map / drm_gpuvm_sm_unmap with priv =
+ *	the VM; for an async job (panthor_vm_bind_run_job, which holds a VM
+ *	reference) inside dma_fence_begin_signalling(), else plainly
  *   panthor_gpuva_sm_step_map: drm_gpuva_map, panthor_vma_link
  *	(drm_gpuva_link, drm_gpuvm_bo_put that must not free)
  *   panthor_gpuva_sm_step_remap: drm_gpuva_op_remap_to_unmap_range,
@@ -59,15 +59,17 @@
  *   panthor_vm_cleanup_op_ctx / panthor_vm_bo_put: drm_gpuvm_get, VM resv
  *	+ gpuva_list_lock, drm_gpuvm_bo_put (its result), drm_gpuvm_put
  *   panthor_vm_get_bo_for_va: drm_gpuva_find_first(va, 1)
- *   panthor_job_prepare_resvs (group submit): drm_gpuvm_prepare_vm,
- *	drm_gpuvm_prepare_objects, drm_gpuvm_resv_add_fence
+ *   panthor_vm_prepare_mapped_bos_resvs (group submit):
+ *	drm_gpuvm_prepare_vm, drm_gpuvm_prepare_objects without a retry of
+ *	their own; panthor_job_update_resvs: drm_gpuvm_resv_add_fence
  *   panthor_vm_destroy: unmap of [mm_start, mm_start + mm_range), put
  *
  * xe, xe_vm.c, xe_exec.c and xe_bo.c (drm_test_gpuvm_replay_xe):
  *   xe_vm_create: drm_gpuvm_resv_object_alloc,
  *	drm_gpuvm_init(DRM_GPUVM_RESV_PROTECTED), drm_gem_object_put(r_obj);
  *	op_alloc = kzalloc of struct xe_vma_op, no op_free
- *   xe_vm_get / xe_vm_put (a VM-private BO's bo->vm), xe_vm_resv
+ *   xe_vm_get / xe_vm_put (a VM-private BO's bo->vm, the ioctl's
+ *	lookup), xe_vm_resv; vm->lock and vm->snap_mutex where xe takes them
  *   vm_bind_ioctl_ops_create: drm_gpuvm_sm_map_ops_create,
  *	drm_gpuvm_sm_unmap_ops_create, drm_gpuvm_prefetch_ops_create, and
  *	for UNMAP_ALL drm_gpuvm_bo_obtain + drm_gpuvm_bo_unmap_ops_create +
@@ -75,8 +77,11 @@
  *   new_vma / xe_vma_create: drm_gpuvm_bo_obtain(vma->gpuva.vm),
  *	drm_gpuvm_bo_extobj_add, drm_gpuva_link before insertion,
  *	drm_gpuvm_bo_put
- *   xe_vma_op_commit: drm_gpuva_insert / drm_gpuva_remove directly, the
- *	old VA of a REMAP rewritten to the hole afterwards
+ *   xe_vma_op_commit / prep_vma_destroy: XE_VMA_DESTROYED set, then
+ *	drm_gpuva_insert / drm_gpuva_remove directly, the old VA of a REMAP
+ *	rewritten to the hole afterwards
+ *   vm_bind_ioctl_ops_lock_and_prep: drm_exec_lock_obj of the VM and
+ *	of external BOs only
  *   vm_bind_ioctl_ops_fini / xe_vma_destroy: drm_gpuva_unlink
  *   xe_vm_bind_ioctl: drm_gpuva_ops_free after the old VAs are freed
  *   xe_bo_trigger_rebind: drm_gem_for_each_gpuvm_bo,
@@ -98,21 +103,27 @@
  *	under the VM's resv; private VMAs unlinked there, external ones after
  *	(xe_vma_destroy_unlocked)
  *   Not replayed: the fault-mode walk of xe_bo_trigger_rebind, the
- *   eviction check of xe_bo_move, vm_bind_ioctl_ops_unwind,
- *   xe_vm_snapshot_capture (a plain drm_gpuvm_for_each_va).
+ *   eviction check of xe_bo_move, vm_bind_ioctl_ops_unwind and the error
+ *   path of new_vma, userptr and NULL (sparse) bindings,
+ *   xe_vm_snapshot_capture (a plain drm_gpuvm_for_each_va), UNMAP_ALL
+ *   of a BO never bound in the VM (its vm_bo is created and destroyed
+ *   with only the BO's resv held, which lockdep reports in both
+ *   implementations), LR-mode exec.
  *
  * nouveau, nouveau_uvmm.c, nouveau_exec.c and nouveau_bo.c
  * (drm_test_gpuvm_replay_nouveau):
  *   nouveau_uvmm_ioctl_vm_init: drm_gpuvm_resv_object_alloc,
  *	drm_gpuvm_init(flags 0, kernel-managed interval), put of r_obj
  *   nouveau_gem_new (NO_SHARE): drm_gpuvm_resv, drm_gpuvm_resv_obj
- *   nouveau_uvmm_validate_range: drm_gpuvm_range_valid
- *   nouveau_uvma_region_create: drm_gpuvm_interval_empty
- *   nouveau_uvmm_bind_job_submit: drm_gpuvm_bo_obtain under the BO's
- *	resv, drm_gpuvm_bo_extobj_add with no lock, then under the uvmm
- *	mutex drm_gpuvm_sm_map_ops_create / drm_gpuvm_sm_unmap_ops_create,
- *	and on failure the unwind (nouveau_uvmm_sm_prepare_unwind:
- *	drm_gpuva_last_op, drm_gpuva_for_each_op_from_reverse,
+ *   nouveau_uvmm_validate_range (every op): drm_gpuvm_range_valid
+ *   nouveau_uvma_region_create (OP_MAP_SPARSE, also refused over mapped
+ *	space), nouveau_uvma_region_empty: drm_gpuvm_interval_empty
+ *   nouveau_uvmm_bind_job_submit (client sched mutex held): the GEM
+ *	looked up, drm_gpuvm_bo_obtain under the BO's resv,
+ *	drm_gpuvm_bo_extobj_add with no lock, then under the uvmm mutex
+ *	drm_gpuvm_sm_map_ops_create / drm_gpuvm_sm_unmap_ops_create, and on
+ *	failure the unwind (nouveau_uvmm_sm_prepare_unwind:
+ *	drm_gpuva_last_op, drm_gpuva_for_each_op_from_reverse, GEM put then
  *	drm_gpuva_remove of never-linked VAs, drm_gpuva_insert(va->vm, va)
  *	of removed ones) and drm_gpuva_ops_free
  *   nouveau_uvmm_sm_prepare: drm_gpuva_map, drm_gpuva_unmap (tree only)
@@ -124,23 +135,32 @@
  *	(BOOKKEEP), drm_gpuvm_exec_unlock
  *   nouveau_uvmm_bind_job_cleanup: old VAs freed, drm_gpuva_ops_free,
  *	drm_gpuvm_bo_put under the BO's resv
+ *   nouveau_uvmm_bind_job_run / nouveau_uvmm_sm: drm_gpuva_for_each_op,
+ *	drm_gpuva_invalidated of each step's mapping (op_map,
+ *	op_unmap_range), unmap.keep
  *   nouveau_bo_move: drm_gpuvm_bo_gem_evict; nouveau_uvmm_bo_unmap_all /
  *	map_all: drm_gem_for_each_gpuvm_bo, drm_gpuvm_bo_for_each_va,
- *	drm_gpuva_invalidate; op_map: drm_gpuva_invalidated
+ *	drm_gpuva_invalidate
  *   nouveau_exec_job_submit: drm_gpuvm_exec_lock (.num_fences = 1,
  *	IGNORE_DUPLICATES), drm_gpuvm_exec_validate (the move-in calls
  *	drm_gpuvm_bo_gem_evict(obj, false) inside the walk),
  *	drm_gpuvm_exec_resv_add_fence (WRITE), drm_gpuvm_exec_unlock
  *   nouveau_uvmm_fini: drm_gpuvm_for_each_va_safe (reserved node
  *	skipped), drm_gpuva_remove, drm_gpuva_unlink under the BO's resv,
- *	drm_gpuvm_put
- *   Not replayed: the job's run walk (nouveau_uvmm_sm) beyond the
- *   invalidated test, the forward walk of the unwind that releases page
- *   tables, nouveau_debugfs_gpuva (drm_debugfs_gpuva_info is covered by
- *   drm_test_gpuvm_debugfs_info), the error path of vm_init.
+ *	drm_gpuvm_put under the client mutex
+ *   Not replayed: drm_gpuvm_exec_unlock() on the unwind path before the
+ *   job's drm_exec was initialised (nouveau_uvmm.c:1440; that is
+ *   drm_exec_fini() on an all-zero context, drm_exec's business, not a
+ *   GPUVM call), the internal unwind of nouveau_uvmm_sm_prepare
+ *   (drm_gpuva_first_op, drm_gpuva_prev_op) and its forward walk that
+ *   releases page tables, a BO moved during bind_lock_validate,
+ *   nouveau_gem_object_open's resv comparison, nouveau_debugfs_gpuva
+ *   (drm_debugfs_gpuva_info() is covered by drm_test_gpuvm_debugfs_info),
+ *   the error path of vm_init.
  *
- * Also not replayed: panthor_vm_put(NULL) (drm_gpuvm_put(NULL) is a
- * no-op in both implementations) and panthor's show_vm_gpuvas.
+ * Also not replayed in panthor: panthor_vm_put(NULL) (drm_gpuvm_put(NULL)
+ * is a no-op in both implementations), show_vm_gpuvas, the failure path
+ * of sm_step_map, the kernel-BO map and unmap paths.
  */
 
 #include <kunit/test.h>
@@ -181,14 +201,30 @@ struct replay_bo {
 	struct drm_gem_object base;
 	/* panthor: the lock registered with drm_gem_gpuva_set_lock(). */
 	struct mutex gpuva_list_lock;
+	/*
+	 * A VM-private BO's reference on the VM's root object (panthor's
+	 * exclusive_vm_root_gem, nouveau's r_obj), dropped when the BO is
+	 * freed: before its release as nouveau_bo_del_ttm() does, or after
+	 * as panthor_gem_free_object() does.
+	 */
+	struct drm_gem_object *root_ref;
+	bool put_root_first;
+	/* xe: a VM-private user BO's reference on its VM (bo->vm). */
+	struct drm_gpuvm *vm;
 };
 
 static void replay_bo_free(struct drm_gem_object *obj)
 {
 	struct replay_bo *bo = container_of(obj, struct replay_bo, base);
 
+	if (bo->root_ref && bo->put_root_first)
+		drm_gem_object_put(bo->root_ref);
 	drm_gem_object_release(obj);
 	mutex_destroy(&bo->gpuva_list_lock);
+	if (bo->root_ref && !bo->put_root_first)
+		drm_gem_object_put(bo->root_ref);
+	if (bo->vm)
+		drm_gpuvm_put(bo->vm);
 	rp->bos_live--;
 	kfree(bo);
 }
@@ -197,13 +233,9 @@ static const struct drm_gem_object_funcs replay_bo_funcs = {
 	.free = replay_bo_free,
 };
 
-/*
- * A BO of @size bytes with its own dma-resv, or sharing @resv_obj's (a
- * VM-private BO holds a reference on the object whose resv it shares, as
- * panthor's exclusive_vm_root_gem and nouveau's r_obj do).
- */
+/* A BO of @size bytes with its own dma-resv, or using @resv (VM-private). */
 static struct replay_bo *replay_bo_new(struct replay *r, u64 size,
-				       struct drm_gem_object *resv_obj)
+				       struct dma_resv *resv)
 {
 	struct replay_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
 
@@ -211,8 +243,8 @@ static struct replay_bo *replay_bo_new(struct replay *r, u64 size,
 	bo->base.funcs = &replay_bo_funcs;
 	drm_gem_private_object_init(r->drm, &bo->base, size);
 	mutex_init(&bo->gpuva_list_lock);
-	if (resv_obj)
-		bo->base.resv = resv_obj->resv;
+	if (resv)
+		bo->base.resv = resv;
 	r->bos_live++;
 	return bo;
 }
@@ -580,6 +612,8 @@ static void pvr_like_unmap_all(struct pvr_like_vm_context *vm_ctx)
 	mutex_unlock(&vm_ctx->lock);
 }
 
+#define PVR_HEAP 0x8000000000ULL	/* ROGUE_GENERAL_HEAP_BASE */
+
 /*
  * The whole life of an imagination VM context: create, map two objects,
  * map over part of a mapping of the same object (a REMAP with both
@@ -587,9 +621,13 @@ static void pvr_like_unmap_all(struct pvr_like_vm_context *vm_ctx)
  * release: unmap everything, finalise the embedded root object, drop the
  * VM (vm_free frees the context, root object included).
  *
+ * Addresses are in the general heap, where user contexts may map
+ * (pvr_find_heap_containing()), relative to its base:
+ *
  *	A: 0x10000..0x18000  B: 0x20000..0x22000
- *	map A[0x2000..] at 0x12000..0x14000 over A: AA AA AA AA (split)
+ *	map A at offset 8 pages at 0x12000..0x14000: A is split around it
  */
+
 static void drm_test_gpuvm_replay_pvr(struct kunit *test)
 {
 	struct replay *r = test->priv;
@@ -603,14 +641,14 @@ static void drm_test_gpuvm_replay_pvr(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kref_read(&vm_ctx->dummy_gem.refcount), 2);
 	KUNIT_EXPECT_EQ(test, kref_read(&r->drm->ref), r->dev_refs + 1);
 
-	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, ao, 0, 0x10000,
+	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, ao, 0, PVR_HEAP + 0x10000,
 					   8 * SZ_PAGE), 0);
-	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, bo, 0, 0x20000,
+	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, bo, 0, PVR_HEAP + 0x20000,
 					   2 * SZ_PAGE), 0);
 	{
 		const struct replay_map exp[] = {
-			{ 0x10000, 8 * SZ_PAGE, ao, 0 },
-			{ 0x20000, 2 * SZ_PAGE, bo, 0 },
+			{ PVR_HEAP + 0x10000, 8 * SZ_PAGE, ao, 0 },
+			{ PVR_HEAP + 0x20000, 2 * SZ_PAGE, bo, 0 },
 		};
 
 		replay_space_is(test, gpuvm, exp, ARRAY_SIZE(exp));
@@ -619,36 +657,40 @@ static void drm_test_gpuvm_replay_pvr(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kref_read(&gpuvm->kref), 1 + 2 + 2);
 
 	/* Remapping part of A with A at another offset splits it. */
-	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, ao, 8 * SZ_PAGE, 0x12000,
+	KUNIT_ASSERT_EQ(test, pvr_like_map(vm_ctx, ao, 8 * SZ_PAGE, PVR_HEAP + 0x12000,
 					   2 * SZ_PAGE), 0);
 	{
 		const struct replay_map exp[] = {
-			{ 0x10000, 2 * SZ_PAGE, ao, 0 },
-			{ 0x12000, 2 * SZ_PAGE, ao, 8 * SZ_PAGE },
-			{ 0x14000, 4 * SZ_PAGE, ao, 4 * SZ_PAGE },
-			{ 0x20000, 2 * SZ_PAGE, bo, 0 },
+			{ PVR_HEAP + 0x10000, 2 * SZ_PAGE, ao, 0 },
+			{ PVR_HEAP + 0x12000, 2 * SZ_PAGE, ao, 8 * SZ_PAGE },
+			{ PVR_HEAP + 0x14000, 4 * SZ_PAGE, ao, 4 * SZ_PAGE },
+			{ PVR_HEAP + 0x20000, 2 * SZ_PAGE, bo, 0 },
 		};
 
 		replay_space_is(test, gpuvm, exp, ARRAY_SIZE(exp));
 	}
 
 	/* pvr_vm_find_gem_object(): the mapping containing an address. */
-	va = drm_gpuva_find_first(gpuvm, 0x15000, 1);
+	mutex_lock(&vm_ctx->lock);
+	va = drm_gpuva_find_first(gpuvm, PVR_HEAP + 0x15000, 1);
+	mutex_unlock(&vm_ctx->lock);
 	KUNIT_ASSERT_NOT_NULL(test, va);
-	KUNIT_EXPECT_EQ(test, va->va.addr, 0x14000);
+	KUNIT_EXPECT_EQ(test, va->va.addr, PVR_HEAP + 0x14000);
 	KUNIT_EXPECT_EQ(test, va->gem.offset, 4 * SZ_PAGE);
 
 	/* pvr_vm_unmap(): exact mappings only. */
-	KUNIT_EXPECT_EQ(test, pvr_like_unmap(vm_ctx, 0x12000, SZ_PAGE),
+	KUNIT_EXPECT_EQ(test, pvr_like_unmap(vm_ctx, PVR_HEAP + 0x12000, SZ_PAGE),
 			-ENOENT);
-	KUNIT_EXPECT_EQ(test, pvr_like_unmap(vm_ctx, 0x12000, 2 * SZ_PAGE), 0);
-	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(gpuvm, 0x12000,
+	KUNIT_EXPECT_EQ(test, pvr_like_unmap(vm_ctx, PVR_HEAP + 0x12000, 2 * SZ_PAGE), 0);
+	KUNIT_EXPECT_NULL(test, drm_gpuva_find_first(gpuvm, PVR_HEAP + 0x12000,
 						     2 * SZ_PAGE));
-	/* pvr_vm_bind_op_map_init(): a range outside the VM. */
-	KUNIT_EXPECT_EQ(test, pvr_like_map(vm_ctx, bo, 0, 1ULL << 40, SZ_PAGE),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, pvr_like_map(vm_ctx, bo, 0, 0x30000, 0),
-			-EINVAL);
+	/*
+	 * pvr_device_addr_and_size_are_valid() asks drm_gpuvm_range_valid()
+	 * before its own size test, so GPUVM sees size 0; the driver refuses
+	 * the bind whatever GPUVM answers.
+	 */
+	KUNIT_EXPECT_EQ(test, pvr_like_map(vm_ctx, bo, 0, PVR_HEAP + 0x30000,
+					   0), -EINVAL);
 
 	/* pvr_vm_context_release() */
 	pvr_like_unmap_all(vm_ctx);
@@ -821,8 +863,8 @@ static struct panthor_like_vm *panthor_like_vm_create(struct replay *r)
 	dummy_gem = drm_gpuvm_resv_object_alloc(r->drm);
 	KUNIT_ASSERT_NOT_NULL(r->test, dummy_gem);
 	mutex_init(&vm->op_lock);
-	drm_gpuvm_init(&vm->base, "panthor-vm", DRM_GPUVM_RESV_PROTECTED,
-		       r->drm, dummy_gem, 0, 1ULL << 32, 0, 0,
+	drm_gpuvm_init(&vm->base, "panthor-GPU-VM", DRM_GPUVM_RESV_PROTECTED,
+		       r->drm, dummy_gem, 0, 1ULL << 48, 0, 0,
 		       &panthor_like_gpuvm_ops);
 	drm_gem_object_put(dummy_gem);
 	return vm;
@@ -835,6 +877,8 @@ static bool panthor_like_vm_bo_put(struct drm_gpuvm_bo *vm_bo)
 	struct drm_gpuvm *vm = vm_bo->vm;
 	bool unpin;
 
+	/* The BO and the VM must outlive the vm_bo's destruction. */
+	drm_gem_object_get(&bo->base);
 	drm_gpuvm_get(vm);
 	dma_resv_lock(drm_gpuvm_resv(vm), NULL);
 	mutex_lock(&bo->gpuva_list_lock);
@@ -842,6 +886,7 @@ static bool panthor_like_vm_bo_put(struct drm_gpuvm_bo *vm_bo)
 	mutex_unlock(&bo->gpuva_list_lock);
 	dma_resv_unlock(drm_gpuvm_resv(vm));
 	drm_gpuvm_put(vm);
+	drm_gem_object_put(&bo->base);
 	return unpin;
 }
 
@@ -852,13 +897,13 @@ static int panthor_like_cleanup_op_ctx(struct panthor_like_op_ctx *op_ctx)
 	int freed = 0;
 	unsigned int i;
 
+	if (op_ctx->map.vm_bo)
+		freed += panthor_like_vm_bo_put(op_ctx->map.vm_bo);
 	for (i = 0; i < ARRAY_SIZE(op_ctx->preallocated_vmas); i++) {
 		if (op_ctx->preallocated_vmas[i])
 			rp->vas_live--;
 		kfree(op_ctx->preallocated_vmas[i]);
 	}
-	if (op_ctx->map.vm_bo)
-		freed += panthor_like_vm_bo_put(op_ctx->map.vm_bo);
 	list_for_each_entry_safe(vma, tmp, &op_ctx->returned_vmas, node) {
 		list_del(&vma->node);
 		freed += panthor_like_vm_bo_put(vma->base.vm_bo);
@@ -909,16 +954,21 @@ static void panthor_like_prepare_map(struct panthor_like_vm *vm,
 }
 
 /*
- * panthor_vm_exec_op(), as panthor_vm_bind_run_job() runs it: inside the
- * fence-signalling critical section, so lockdep checks that GPUVM takes no
- * dma-resv and does not allocate there.
+ * panthor_vm_exec_op(). An asynchronous VM_BIND job runs it from
+ * panthor_vm_bind_run_job(), inside the fence-signalling critical section
+ * (lockdep then checks that GPUVM takes no dma-resv there); the
+ * synchronous paths (panthor_vm_bind_exec_sync_op(),
+ * panthor_vm_map_bo_range(), panthor_vm_unmap_range()) run it plainly.
  */
 static int panthor_like_exec_op(struct panthor_like_vm *vm,
 				struct panthor_like_op_ctx *op_ctx, bool map,
-				u64 addr, u64 range)
+				u64 addr, u64 range, bool async)
 {
-	bool cookie = dma_fence_begin_signalling();
+	bool cookie = false;
 	int ret;
+
+	if (async)
+		cookie = dma_fence_begin_signalling();
 
 	mutex_lock(&vm->op_lock);
 	vm->op_ctx = op_ctx;
@@ -930,13 +980,14 @@ static int panthor_like_exec_op(struct panthor_like_vm *vm,
 		ret = drm_gpuvm_sm_unmap(&vm->base, vm, addr, range);
 	vm->op_ctx = NULL;
 	mutex_unlock(&vm->op_lock);
-	dma_fence_end_signalling(cookie);
+	if (async)
+		dma_fence_end_signalling(cookie);
 	return ret;
 }
 
 /*
- * panthor_vm_bind_job_prepare_resvs() and its fence: the VM's resv and
- * the job's BO, one slot each, in the ioctl's drm_exec.
+ * panthor_vm_bind_job_prepare_resvs() and panthor_vm_bind_job_update_resvs():
+ * the VM's resv and the job's BO, one slot each, in the ioctl's drm_exec.
  */
 static void panthor_like_bind_fence(struct panthor_like_vm *vm,
 				    struct replay_bo *bo)
@@ -965,7 +1016,25 @@ static void panthor_like_bind_fence(struct panthor_like_vm *vm,
 	dma_fence_put(fence);
 }
 
-/* panthor_job_prepare_resvs() of a group submit: the VM and its extobjs. */
+/* panthor_vm_prepare_mapped_bos_resvs() */
+static int panthor_like_prepare_mapped_bos_resvs(struct drm_exec *exec,
+						 struct panthor_like_vm *vm,
+						 u32 slot_count)
+{
+	int ret;
+
+	ret = drm_gpuvm_prepare_vm(&vm->base, exec, slot_count);
+	if (ret)
+		return ret;
+	return drm_gpuvm_prepare_objects(&vm->base, exec, slot_count);
+}
+
+/*
+ * A group submit (panthor_ioctl_group_submit()): the loop of
+ * panthor_vm_prepare_mapped_bos_resvs(), which has no retry of its own
+ * (drm_exec_until_all_locked() restarts when an object is contended), and
+ * the fence of panthor_job_update_resvs().
+ */
 static void panthor_like_group_submit(struct panthor_like_vm *vm,
 				      unsigned int expect_locked)
 {
@@ -977,12 +1046,8 @@ static void panthor_like_group_submit(struct panthor_like_vm *vm,
 
 	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT |
 		      DRM_EXEC_IGNORE_DUPLICATES, 0);
-	drm_exec_until_all_locked(&exec) {
-		ret = drm_gpuvm_prepare_vm(&vm->base, &exec, 1);
-		if (!ret)
-			ret = drm_gpuvm_prepare_objects(&vm->base, &exec, 1);
-		drm_exec_retry_on_contention(&exec);
-	}
+	drm_exec_until_all_locked(&exec)
+		ret = panthor_like_prepare_mapped_bos_resvs(&exec, vm, 1);
 	KUNIT_EXPECT_EQ(rp->test, ret, 0);
 	drm_exec_for_each_locked_object(&exec, obj)
 		n++;
@@ -1009,40 +1074,50 @@ static void drm_test_gpuvm_replay_panthor(struct kunit *test)
 	struct replay *r = test->priv;
 	struct panthor_like_vm *vm = panthor_like_vm_create(r);
 	struct drm_gem_object *root = drm_gpuvm_resv_obj(&vm->base);
-	struct replay_bo *e, *p;
 	struct panthor_like_op_ctx op_ctx;
+	struct replay_bo *e, *p;
+	struct drm_gpuva *va;
 
 	/* panthor_gem_create_object(); an exclusive BO shares the VM resv. */
 	e = replay_bo_new(r, 4 * SZ_PAGE, NULL);
 	drm_gem_gpuva_set_lock(&e->base, &e->gpuva_list_lock);
+	p = replay_bo_new(r, 8 * SZ_PAGE, root->resv);
 	drm_gem_object_get(root);
-	p = replay_bo_new(r, 8 * SZ_PAGE, root);
+	p->root_ref = root;
 	drm_gem_gpuva_set_lock(&p->base, &p->gpuva_list_lock);
 	KUNIT_EXPECT_TRUE(test, drm_gpuvm_is_extobj(&vm->base, &e->base));
 	KUNIT_EXPECT_FALSE(test, drm_gpuvm_is_extobj(&vm->base, &p->base));
 
+	/*
+	 * An asynchronous VM_BIND job: panthor_vm_bind_job_create() takes a
+	 * VM reference, panthor_vm_bind_job_release() drops it.
+	 */
+	drm_gpuvm_get(&vm->base);
 	panthor_like_prepare_map(vm, &op_ctx, e, 0);
 	panthor_like_bind_fence(vm, e);
 	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, true, 0x100000,
-						   4 * SZ_PAGE), 0);
+						   4 * SZ_PAGE, true), 0);
 	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
+	drm_gpuvm_put(&vm->base);
 
+	/* Synchronous binds (DRM_PANTHOR_VM_BIND_OP... without a queue). */
 	panthor_like_prepare_map(vm, &op_ctx, p, 0);
 	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, true, 0x200000,
-						   8 * SZ_PAGE), 0);
+						   8 * SZ_PAGE, false), 0);
 	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
 
 	/* The same mapping again: the prealloc'd vm_bo is not needed. */
 	panthor_like_prepare_map(vm, &op_ctx, e, 0);
 	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, true, 0x100000,
-						   4 * SZ_PAGE), 0);
+						   4 * SZ_PAGE, false), 0);
 	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
 
 	/* panthor_vm_prepare_unmap_op_ctx(): two spare VMAs. */
 	memset(&op_ctx, 0, sizeof(op_ctx));
 	panthor_like_prealloc_vmas(&op_ctx, 2);
 	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, false,
-						   0x202000, 2 * SZ_PAGE), 0);
+						   0x202000, 2 * SZ_PAGE,
+						   false), 0);
 	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 0);
 	{
 		const struct replay_map exp[] = {
@@ -1055,8 +1130,11 @@ static void drm_test_gpuvm_replay_panthor(struct kunit *test)
 	}
 
 	/* panthor_vm_get_bo_for_va() */
-	KUNIT_EXPECT_PTR_EQ(test, drm_gpuva_find_first(&vm->base, 0x205000,
-						       1)->gem.obj, &p->base);
+	mutex_lock(&vm->op_lock);
+	va = drm_gpuva_find_first(&vm->base, 0x205000, 1);
+	mutex_unlock(&vm->op_lock);
+	KUNIT_ASSERT_NOT_NULL(test, va);
+	KUNIT_EXPECT_PTR_EQ(test, va->gem.obj, &p->base);
 
 	/* Group submit: the VM's resv and E, the only external object. */
 	panthor_like_group_submit(vm, 2);
@@ -1066,7 +1144,7 @@ static void drm_test_gpuvm_replay_panthor(struct kunit *test)
 	panthor_like_prealloc_vmas(&op_ctx, 2);
 	KUNIT_ASSERT_EQ(test, panthor_like_exec_op(vm, &op_ctx, false,
 						   vm->base.mm_start,
-						   vm->base.mm_range), 0);
+						   vm->base.mm_range, false), 0);
 	/* Both vm_bos die with their last mapping, in the cleanup. */
 	KUNIT_EXPECT_EQ(test, panthor_like_cleanup_op_ctx(&op_ctx), 2);
 	KUNIT_EXPECT_TRUE(test, list_empty(&vm->base.extobj.list));
@@ -1074,21 +1152,24 @@ static void drm_test_gpuvm_replay_panthor(struct kunit *test)
 	drm_gpuvm_put(&vm->base);
 	KUNIT_EXPECT_TRUE(test, r->vm_freed);
 
-	/* The BOs outlive the VM; P still holds the root object. */
+	/* The BOs outlive the VM; P drops the root object when freed. */
 	drm_gem_object_put(&e->base);
 	drm_gem_object_put(&p->base);
-	drm_gem_object_put(root);
 }
 
 /* ---- xe ----------------------------------------------------------------- */
 
-/* The flag bits xe keeps in drm_gpuva.flags (XE_VMA_READ_ONLY, ...). */
-#define XE_LIKE_VMA_READ_ONLY DRM_GPUVA_USERBITS
+/* The flag bits xe keeps in drm_gpuva.flags (xe_vm_types.h). */
+#define XE_LIKE_VMA_DESTROYED (DRM_GPUVA_USERBITS << 1)
 #define XE_LIKE_VMA_DUMPABLE (DRM_GPUVA_USERBITS << 8)
 
 /* struct xe_vm: gpuvm first. */
 struct xe_like_vm {
 	struct drm_gpuvm gpuvm;
+	/* vm->lock: binds and teardown write, exec reads. */
+	struct rw_semaphore lock;
+	/* vm->snap_mutex: serialises the tree with snapshot capture. */
+	struct mutex snap_mutex;
 	/* Stands for TTM's LRU lock in xe_vm_bump_lru(). */
 	spinlock_t lru_lock;
 	struct list_head rebind_list;
@@ -1124,11 +1205,19 @@ static struct drm_gpuva_op *xe_like_op_alloc(void)
 	return op ? &op->base : NULL;
 }
 
+/*
+ * xe_vm_free() queues the destruction to a worker that frees the VM; the
+ * replay frees it at once, which only makes a late access easier to see.
+ */
 static void xe_like_vm_free(struct drm_gpuvm *gpuvm)
 {
-	KUNIT_EXPECT_EQ(rp->test, kref_read(&rp->drm->ref), rp->dev_refs + 1);
+	struct xe_like_vm *vm = gpuvm_to_xe_like(gpuvm);
+
+	/* The device is still held (by this VM, maybe by another too). */
+	KUNIT_EXPECT_GE(rp->test, kref_read(&rp->drm->ref), rp->dev_refs + 1);
+	mutex_destroy(&vm->snap_mutex);
 	rp->vm_freed = true;
-	kfree(gpuvm_to_xe_like(gpuvm));
+	kfree(vm);
 }
 
 /* xe_gpuvm_validate(): clears the evicted state by hand. */
@@ -1138,11 +1227,11 @@ static int xe_like_gpuvm_validate(struct drm_gpuvm_bo *vm_bo,
 	struct xe_like_vm *vm = gpuvm_to_xe_like(vm_bo->vm);
 	struct drm_gpuva *gpuva;
 
+	lockdep_assert_held(&vm->lock);
 	drm_gpuvm_bo_for_each_va(gpuva, vm_bo)
 		list_move_tail(&container_of(gpuva, struct xe_like_vma,
 					     gpuva)->rebind,
 			       &vm->rebind_list);
-	dma_resv_assert_held(vm_bo->obj->resv);
 	vm->validated++;
 	vm_bo->evicted = false;
 	return 0;
@@ -1161,6 +1250,8 @@ static struct xe_like_vm *xe_like_vm_create(struct replay *r)
 	struct drm_gem_object *vm_resv_obj;
 
 	KUNIT_ASSERT_NOT_NULL(r->test, vm);
+	init_rwsem(&vm->lock);
+	mutex_init(&vm->snap_mutex);
 	spin_lock_init(&vm->lru_lock);
 	INIT_LIST_HEAD(&vm->rebind_list);
 	vm_resv_obj = drm_gpuvm_resv_object_alloc(r->drm);
@@ -1171,6 +1262,12 @@ static struct xe_like_vm *xe_like_vm_create(struct replay *r)
 	return vm;
 }
 
+/* xe decides "VM-private" by bo->vm, never by asking GPUVM. */
+static bool xe_like_bo_private(struct drm_gem_object *obj)
+{
+	return obj && container_of(obj, struct replay_bo, base)->vm;
+}
+
 /*
  * Locks a VMA's objects the way new_vma() and xe_vma_destroy_unlocked()
  * do: the VM's resv unless the BO is VM-private (it is the same resv
@@ -1179,14 +1276,13 @@ static struct xe_like_vm *xe_like_vm_create(struct replay *r)
 static void xe_like_lock(struct drm_exec *exec, struct xe_like_vm *vm,
 			 struct drm_gem_object *obj, u32 flags)
 {
-	bool private = obj && !drm_gpuvm_is_extobj(&vm->gpuvm, obj);
 	int err = 0;
 
 	drm_exec_init(exec, flags, 0);
 	drm_exec_until_all_locked(exec) {
 		/* Each pass starts afresh (lockdep injects -EDEADLK). */
 		err = 0;
-		if (!private)
+		if (!xe_like_bo_private(obj))
 			err = drm_exec_lock_obj(exec,
 						drm_gpuvm_resv_obj(&vm->gpuvm));
 		drm_exec_retry_on_contention(exec);
@@ -1239,6 +1335,29 @@ static struct xe_like_vma *xe_like_new_vma(struct xe_like_vm *vm,
 	return vma;
 }
 
+/* xe_vm_insert_vma() / xe_vm_remove_vma(): under vm->snap_mutex. */
+static void xe_like_insert_vma(struct xe_like_vm *vm, struct xe_like_vma *vma)
+{
+	mutex_lock(&vm->snap_mutex);
+	KUNIT_EXPECT_EQ(rp->test, drm_gpuva_insert(&vm->gpuvm, &vma->gpuva), 0);
+	mutex_unlock(&vm->snap_mutex);
+}
+
+static void xe_like_remove_vma(struct xe_like_vm *vm, struct drm_gpuva *gpuva)
+{
+	mutex_lock(&vm->snap_mutex);
+	drm_gpuva_remove(gpuva);
+	mutex_unlock(&vm->snap_mutex);
+}
+
+/* prep_vma_destroy(): flagged, then out of the tree. */
+static void xe_like_prep_vma_destroy(struct xe_like_vm *vm,
+				     struct drm_gpuva *gpuva)
+{
+	gpuva->flags |= XE_LIKE_VMA_DESTROYED;
+	xe_like_remove_vma(vm, gpuva);
+}
+
 /*
  * xe_vma_destroy() (unlink, under the locks the caller took) and, since
  * there is no fence to wait for, xe_vma_destroy_late() (free).
@@ -1256,7 +1375,9 @@ static void xe_like_vma_destroy(struct xe_like_vma *vma)
 /*
  * vm_bind_ioctl_ops_parse() + xe_vma_op_commit(): new VMAs for the MAP
  * and the REMAP pieces, then the tree updated with drm_gpuva_insert() and
- * drm_gpuva_remove() directly (xe never calls drm_gpuva_map/remap).
+ * drm_gpuva_remove() directly (xe never calls drm_gpuva_map/remap). The
+ * hole a REMAP leaves is computed from the old VMA and the pieces, as
+ * vm_bind_ioctl_ops_parse() does.
  */
 static void xe_like_ops_commit(struct xe_like_vm *vm, struct drm_gpuva_ops *ops)
 {
@@ -1270,36 +1391,34 @@ static void xe_like_ops_commit(struct xe_like_vm *vm, struct drm_gpuva_ops *ops)
 		switch (__op->op) {
 		case DRM_GPUVA_OP_MAP:
 			op->map_vma = xe_like_new_vma(vm, &__op->map);
-			KUNIT_EXPECT_EQ(rp->test,
-					drm_gpuva_insert(&vm->gpuvm,
-							 &op->map_vma->gpuva), 0);
+			xe_like_insert_vma(vm, op->map_vma);
 			break;
 		case DRM_GPUVA_OP_REMAP:
 			old = __op->remap.unmap->va;
-			if (__op->remap.prev)
+			op->remap_start = old->va.addr;
+			op->remap_range = old->va.range;
+			if (__op->remap.prev) {
 				op->prev_vma = xe_like_new_vma(vm,
 							       __op->remap.prev);
-			if (__op->remap.next)
+				op->remap_start += op->prev_vma->gpuva.va.range;
+				op->remap_range -= op->prev_vma->gpuva.va.range;
+			}
+			if (__op->remap.next) {
 				op->next_vma = xe_like_new_vma(vm,
 							       __op->remap.next);
-			drm_gpuva_op_remap_to_unmap_range(&__op->remap,
-							  &op->remap_start,
-							  &op->remap_range);
-			drm_gpuva_remove(old);
+				op->remap_range -= op->next_vma->gpuva.va.range;
+			}
+			xe_like_prep_vma_destroy(vm, old);
 			if (op->prev_vma)
-				KUNIT_EXPECT_EQ(rp->test,
-						drm_gpuva_insert(&vm->gpuvm,
-								 &op->prev_vma->gpuva), 0);
+				xe_like_insert_vma(vm, op->prev_vma);
 			if (op->next_vma)
-				KUNIT_EXPECT_EQ(rp->test,
-						drm_gpuva_insert(&vm->gpuvm,
-								 &op->next_vma->gpuva), 0);
+				xe_like_insert_vma(vm, op->next_vma);
 			/* Partial unbind: the old VA now describes the hole. */
 			old->va.addr = op->remap_start;
 			old->va.range = op->remap_range;
 			break;
 		case DRM_GPUVA_OP_UNMAP:
-			drm_gpuva_remove(__op->unmap.va);
+			xe_like_prep_vma_destroy(vm, __op->unmap.va);
 			break;
 		default:
 			break;
@@ -1307,10 +1426,56 @@ static void xe_like_ops_commit(struct xe_like_vm *vm, struct drm_gpuva_ops *ops)
 	}
 }
 
+/* vma_lock_and_validate(): external BOs only, no fence slots. */
+static int xe_like_lock_vma_bo(struct drm_exec *exec, struct drm_gpuva *gpuva)
+{
+	struct drm_gem_object *obj = gpuva ? gpuva->gem.obj : NULL;
+
+	if (!obj || xe_like_bo_private(obj))
+		return 0;
+	return drm_exec_lock_obj(exec, obj);
+}
+
+/* vm_bind_ioctl_ops_lock_and_prep() */
+static int xe_like_ops_lock(struct drm_exec *exec, struct xe_like_vm *vm,
+			    struct drm_gpuva_ops *ops)
+{
+	struct drm_gpuva_op *__op;
+	int err;
+
+	err = drm_exec_lock_obj(exec, drm_gpuvm_resv_obj(&vm->gpuvm));
+	drm_gpuva_for_each_op(__op, ops) {
+		struct xe_like_vma_op *op =
+			container_of(__op, struct xe_like_vma_op, base);
+
+		if (err)
+			break;
+		switch (__op->op) {
+		case DRM_GPUVA_OP_MAP:
+			err = xe_like_lock_vma_bo(exec, &op->map_vma->gpuva);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			err = xe_like_lock_vma_bo(exec, __op->remap.unmap->va);
+			if (!err && op->prev_vma)
+				err = xe_like_lock_vma_bo(exec,
+							  &op->prev_vma->gpuva);
+			if (!err && op->next_vma)
+				err = xe_like_lock_vma_bo(exec,
+							  &op->next_vma->gpuva);
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			err = xe_like_lock_vma_bo(exec, __op->unmap.va);
+			break;
+		default:
+			break;
+		}
+	}
+	return err;
+}
+
 /*
- * vm_bind_ioctl_ops_execute() + vm_bind_ioctl_ops_fini(): the VM's resv
- * and every object involved locked in one drm_exec, then the replaced
- * VMAs destroyed.
+ * vm_bind_ioctl_ops_execute() + vm_bind_ioctl_ops_fini(): the objects
+ * locked in one drm_exec, then the replaced VMAs destroyed.
  */
 static void xe_like_ops_execute(struct xe_like_vm *vm, struct drm_gpuva_ops *ops)
 {
@@ -1321,23 +1486,10 @@ static void xe_like_ops_execute(struct xe_like_vm *vm, struct drm_gpuva_ops *ops
 	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT |
 		      DRM_EXEC_IGNORE_DUPLICATES, 0);
 	drm_exec_until_all_locked(&exec) {
-		err = drm_exec_lock_obj(&exec, drm_gpuvm_resv_obj(&vm->gpuvm));
+		err = xe_like_ops_lock(&exec, vm, ops);
 		drm_exec_retry_on_contention(&exec);
-		drm_gpuva_for_each_op(__op, ops) {
-			struct drm_gem_object *obj = NULL;
-
-			if (err)
-				break;
-			if (__op->op == DRM_GPUVA_OP_MAP)
-				obj = __op->map.gem.obj;
-			else if (__op->op == DRM_GPUVA_OP_REMAP)
-				obj = __op->remap.unmap->va->gem.obj;
-			else if (__op->op == DRM_GPUVA_OP_UNMAP)
-				obj = __op->unmap.va->gem.obj;
-			if (obj)
-				err = drm_exec_prepare_obj(&exec, obj, 1);
-			drm_exec_retry_on_contention(&exec);
-		}
+		if (err)
+			break;
 	}
 	KUNIT_EXPECT_EQ(rp->test, err, 0);
 
@@ -1354,12 +1506,17 @@ static void xe_like_ops_execute(struct xe_like_vm *vm, struct drm_gpuva_ops *ops
 	drm_exec_fini(&exec);
 }
 
-/* One VM_BIND of a map or an unmap: create, commit, execute, free. */
+/*
+ * One VM_BIND ioctl of a map or an unmap: the VM looked up (a reference),
+ * vm->lock for write, create, commit, execute, free.
+ */
 static void xe_like_bind(struct xe_like_vm *vm, struct drm_gem_object *obj,
 			 u64 addr, u64 range, u64 offset)
 {
 	struct drm_gpuva_ops *ops;
 
+	drm_gpuvm_get(&vm->gpuvm);	/* xe_vm_lookup() */
+	down_write(&vm->lock);
 	if (obj)
 		ops = drm_gpuvm_sm_map_ops_create(&vm->gpuvm, addr, range,
 						  obj, offset);
@@ -1370,6 +1527,8 @@ static void xe_like_bind(struct xe_like_vm *vm, struct drm_gem_object *obj,
 	xe_like_ops_execute(vm, ops);
 	/* The replaced VMAs are freed already: ops_free must not look. */
 	drm_gpuva_ops_free(&vm->gpuvm, ops);
+	up_write(&vm->lock);
+	drm_gpuvm_put(&vm->gpuvm);
 }
 
 /* xe_bo_trigger_rebind() from a TTM move: the BO's resv only. */
@@ -1422,8 +1581,11 @@ static int xe_like_exec_fn(struct drm_gpuvm_exec *vm_exec)
 				       &vm_exec->exec, 1);
 }
 
-/* xe_exec_ioctl(): lock, validate, fence, drm_exec_fini(). */
-static void xe_like_exec(struct xe_like_vm *vm, unsigned int expect_locked)
+/*
+ * xe_exec_ioctl() on a VM that is not in long-running mode: lock,
+ * validate, fence, bump the LRU, drm_exec_fini().
+ */
+static void xe_like_exec(struct xe_like_vm *vm, unsigned int expect_extobjs)
 {
 	struct drm_gpuvm_exec vm_exec = {.extra.fn = xe_like_exec_fn};
 	struct dma_fence *fence = dma_fence_get_stub();
@@ -1431,9 +1593,13 @@ static void xe_like_exec(struct xe_like_vm *vm, unsigned int expect_locked)
 	struct drm_gem_object *obj;
 	unsigned int n = 0;
 
+	down_read(&vm->lock);
 	vm_exec.vm = &vm->gpuvm;
 	vm_exec.flags = DRM_EXEC_INTERRUPTIBLE_WAIT;
 	KUNIT_ASSERT_EQ(rp->test, drm_gpuvm_exec_lock(&vm_exec), 0);
+	drm_gpuvm_resv_add_fence(&vm->gpuvm, exec, fence,
+				 DMA_RESV_USAGE_BOOKKEEP,
+				 DMA_RESV_USAGE_BOOKKEEP);
 	/* xe_vm_bump_lru(): under the LRU spinlock, a pointer test. */
 	spin_lock(&vm->lru_lock);
 	drm_exec_for_each_locked_object(exec, obj) {
@@ -1442,17 +1608,15 @@ static void xe_like_exec(struct xe_like_vm *vm, unsigned int expect_locked)
 		n++;
 	}
 	spin_unlock(&vm->lru_lock);
-	KUNIT_EXPECT_EQ(rp->test, n + 1, expect_locked);
-	drm_gpuvm_resv_add_fence(&vm->gpuvm, exec, fence,
-				 DMA_RESV_USAGE_BOOKKEEP,
-				 DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_EQ(rp->test, n, expect_extobjs);
 	drm_exec_fini(exec);
+	up_read(&vm->lock);
 	dma_fence_put(fence);
 }
 
 /*
- * xe_vm_add_compute_exec_queue(): an initialiser with one fence slot and
- * no extra callback, closed with drm_exec_fini().
+ * xe_vm_add_compute_exec_queue() on a long-running VM: an initialiser
+ * with one fence slot and no extra callback, closed with drm_exec_fini().
  */
 static void xe_like_add_compute_exec_queue(struct xe_like_vm *vm)
 {
@@ -1464,45 +1628,59 @@ static void xe_like_add_compute_exec_queue(struct xe_like_vm *vm)
 	struct dma_fence *pfence = dma_fence_get_stub();
 	struct drm_exec *exec = &vm_exec.exec;
 
+	down_write(&vm->lock);
 	KUNIT_ASSERT_EQ(rp->test, drm_gpuvm_exec_lock(&vm_exec), 0);
 	drm_gpuvm_resv_add_fence(&vm->gpuvm, exec, pfence,
 				 DMA_RESV_USAGE_BOOKKEEP,
 				 DMA_RESV_USAGE_BOOKKEEP);
 	drm_exec_fini(exec);
+	up_write(&vm->lock);
 	dma_fence_put(pfence);
 }
 
-/* preempt_rebind_work_func() / xe_preempt_work_begin(): zero slots. */
+/* xe_preempt_work_begin() */
+static int xe_like_preempt_work_begin(struct drm_exec *exec,
+				      struct xe_like_vm *vm)
+{
+	int err;
+
+	err = drm_gpuvm_prepare_vm(&vm->gpuvm, exec, 0);
+	if (err)
+		return err;
+	err = drm_gpuvm_prepare_objects(&vm->gpuvm, exec, 0);
+	if (err)
+		return err;
+	return xe_like_validate_rebind(vm, exec, 1);
+}
+
+/* preempt_rebind_work_func() of a long-running VM: zero fence slots. */
 static void xe_like_preempt_rebind(struct xe_like_vm *vm)
 {
 	struct dma_fence *fence = dma_fence_get_stub();
 	struct drm_exec exec;
 	int err = 0;
 
+	down_write(&vm->lock);
 	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT, 0);
 	drm_exec_until_all_locked(&exec) {
-		err = drm_gpuvm_prepare_vm(&vm->gpuvm, &exec, 0);
+		err = xe_like_preempt_work_begin(&exec, vm);
 		drm_exec_retry_on_contention(&exec);
 		if (err)
 			break;
-		err = drm_gpuvm_prepare_objects(&vm->gpuvm, &exec, 0);
-		drm_exec_retry_on_contention(&exec);
-		if (err)
-			break;
-		err = xe_like_validate_rebind(vm, &exec, 1);
-		drm_exec_retry_on_contention(&exec);
 	}
 	KUNIT_EXPECT_EQ(rp->test, err, 0);
+	/* resume_and_reinstall_preempt_fences() */
 	drm_gpuvm_resv_add_fence(&vm->gpuvm, &exec, fence,
 				 DMA_RESV_USAGE_BOOKKEEP,
 				 DMA_RESV_USAGE_BOOKKEEP);
 	drm_exec_fini(&exec);
+	up_write(&vm->lock);
 	dma_fence_put(fence);
 }
 
 /*
  * vm_bind_ioctl_ops_create() for DRM_XE_VM_BIND_OP_UNMAP_ALL: the BO's
- * lock, obtain, plan, put.
+ * lock, obtain, plan, put; then commit and execute as for any bind.
  */
 static void xe_like_unmap_all(struct xe_like_vm *vm, struct drm_gem_object *obj,
 			      unsigned int expect_ops)
@@ -1512,6 +1690,8 @@ static void xe_like_unmap_all(struct xe_like_vm *vm, struct drm_gem_object *obj,
 	struct drm_gpuva_op *op;
 	unsigned int n = 0;
 
+	drm_gpuvm_get(&vm->gpuvm);	/* xe_vm_lookup() */
+	down_write(&vm->lock);
 	dma_resv_lock(obj->resv, NULL);
 	vm_bo = drm_gpuvm_bo_obtain(&vm->gpuvm, obj);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, vm_bo);
@@ -1529,12 +1709,14 @@ static void xe_like_unmap_all(struct xe_like_vm *vm, struct drm_gem_object *obj,
 	xe_like_ops_commit(vm, ops);
 	xe_like_ops_execute(vm, ops);
 	drm_gpuva_ops_free(&vm->gpuvm, ops);
+	up_write(&vm->lock);
+	drm_gpuvm_put(&vm->gpuvm);
 }
 
 /*
- * xe_vm_close_and_put(): under the VM's lock and resv every VA leaves the
- * tree; VMAs of VM-private BOs are destroyed there, those of external BOs
- * afterwards with xe_vma_destroy_unlocked().
+ * xe_vm_close_and_put(): under vm->lock and the VM's resv every VA
+ * leaves the tree; VMAs of VM-private BOs are destroyed there, those of
+ * external BOs afterwards with xe_vma_destroy_unlocked().
  */
 static void xe_like_close_and_put(struct xe_like_vm *vm)
 {
@@ -1543,11 +1725,13 @@ static void xe_like_close_and_put(struct xe_like_vm *vm)
 	LIST_HEAD(contested);
 	struct drm_exec exec;
 
+	down_write(&vm->lock);
 	dma_resv_lock(drm_gpuvm_resv(&vm->gpuvm), NULL);
 	drm_gpuvm_for_each_va_safe(gpuva, next, &vm->gpuvm) {
 		vma = container_of(gpuva, struct xe_like_vma, gpuva);
-		drm_gpuva_remove(gpuva);
-		if (!drm_gpuvm_is_extobj(&vm->gpuvm, gpuva->gem.obj)) {
+		xe_like_remove_vma(vm, gpuva);
+		if (xe_like_bo_private(gpuva->gem.obj)) {
+			gpuva->flags |= XE_LIKE_VMA_DESTROYED;
 			xe_like_vma_destroy(vma);
 			continue;
 		}
@@ -1557,38 +1741,44 @@ static void xe_like_close_and_put(struct xe_like_vm *vm)
 
 	list_for_each_entry_safe(vma, tmp, &contested, rebind) {
 		list_del_init(&vma->rebind);
+		vma->gpuva.flags |= XE_LIKE_VMA_DESTROYED;
 		xe_like_lock(&exec, vm, vma->gpuva.gem.obj, 0);
 		xe_like_vma_destroy(vma);
 		drm_exec_fini(&exec);
 	}
+	up_write(&vm->lock);
 	drm_gpuvm_put(&vm->gpuvm);
 }
 
 /*
- * An xe VM: an external BO E and a VM-private BO P (which holds a VM
- * reference, as xe's bo->vm does, instead of one on the root object).
+ * Two xe VMs sharing an external BO E: V (not long-running) with a
+ * VM-private BO P, which holds a VM reference as xe's bo->vm does, and a
+ * long-running VM L with a compute queue.
  *
- *	bind 1: map E   0x10000..0x14000
- *	bind 2: map P   0x20000..0x24000
- *	bind 3: map P+8 pages at 0x11000..0x13000, over E: REMAP E, MAP
- *	prefetch 0x10000..0x24000: four PREFETCH steps
- *	E evicted by TTM; exec: validated once, list empty after
- *	preempt rebind worker: zero fence slots everywhere
- *	unmap 0x20000..0x24000; UNMAP_ALL of E; close and put
+ *	V bind 1: map E   0x10000..0x14000
+ *	V bind 2: map P   0x20000..0x24000
+ *	V bind 3: map P+8 pages at 0x11000..0x13000, over E: REMAP E, MAP
+ *	V prefetch 0x10000..0x24000: four PREFETCH steps
+ *	L: map E at 0x40000, add a compute queue
+ *	E evicted by TTM (both VMs); an exec of V validates it once; L's
+ *	preempt rebind worker validates it once, with zero fence slots
+ *	V unmap 0x20000..0x24000; UNMAP_ALL of E in V and L; close and put
  */
 static void drm_test_gpuvm_replay_xe(struct kunit *test)
 {
 	struct replay *r = test->priv;
 	struct xe_like_vm *vm = xe_like_vm_create(r);
+	struct xe_like_vm *lr = xe_like_vm_create(r);
 	struct drm_gem_object *root = drm_gpuvm_resv_obj(&vm->gpuvm);
 	struct replay_bo *e = replay_bo_new(r, 4 * SZ_PAGE, NULL);
-	struct replay_bo *p = replay_bo_new(r, 16 * SZ_PAGE, root);
+	struct replay_bo *p = replay_bo_new(r, 16 * SZ_PAGE, root->resv);
 	struct drm_gpuva_ops *ops;
 	struct drm_gpuva_op *op;
 	struct drm_gpuva *va;
 	unsigned int n = 0;
 
-	drm_gpuvm_get(&vm->gpuvm);	/* xe_bo_create_user(): bo->vm */
+	/* xe_bo_create_user() with a VM: bo->vm holds a VM reference. */
+	p->vm = drm_gpuvm_get(&vm->gpuvm);
 
 	xe_like_bind(vm, &e->base, 0x10000, 4 * SZ_PAGE, 0);
 	xe_like_bind(vm, &p->base, 0x20000, 4 * SZ_PAGE, 0);
@@ -1608,6 +1798,7 @@ static void drm_test_gpuvm_replay_xe(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, va->flags, XE_LIKE_VMA_DUMPABLE);
 
 	/* vm_bind_ioctl_ops_create() for a prefetch. */
+	down_write(&vm->lock);
 	ops = drm_gpuvm_prefetch_ops_create(&vm->gpuvm, 0x10000, 0x14000);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ops);
 	drm_gpuva_for_each_op(op, ops) {
@@ -1619,23 +1810,25 @@ static void drm_test_gpuvm_replay_xe(struct kunit *test)
 
 	/* xe_vm_find_overlapping_vma() */
 	va = drm_gpuva_find_first(&vm->gpuvm, 0x12000, 0x10000);
+	up_write(&vm->lock);
 	KUNIT_ASSERT_NOT_NULL(test, va);
 	KUNIT_EXPECT_EQ(test, va->va.addr, 0x11000);
 
-	xe_like_add_compute_exec_queue(vm);
+	xe_like_bind(lr, &e->base, 0x40000, 4 * SZ_PAGE, 0);
+	xe_like_add_compute_exec_queue(lr);
 
-	/* E is evicted; the next exec validates it once. */
+	/* E is evicted in both VMs; each validates it once. */
 	xe_like_bo_evicted(&e->base);
-	xe_like_exec(vm, 2);
+	xe_like_exec(vm, 1);
 	KUNIT_EXPECT_EQ(test, vm->validated, 1);
 	KUNIT_EXPECT_TRUE(test, list_empty(&vm->gpuvm.evict.list));
-	xe_like_bo_evicted(&e->base);
-	xe_like_preempt_rebind(vm);
-	KUNIT_EXPECT_EQ(test, vm->validated, 2);
-	KUNIT_EXPECT_TRUE(test, list_empty(&vm->gpuvm.evict.list));
+	xe_like_preempt_rebind(lr);
+	KUNIT_EXPECT_EQ(test, lr->validated, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&lr->gpuvm.evict.list));
 
 	xe_like_bind(vm, NULL, 0x20000, 4 * SZ_PAGE, 0);
 	xe_like_unmap_all(vm, &e->base, 2);
+	xe_like_unmap_all(lr, &e->base, 1);
 	{
 		const struct replay_map exp[] = {
 			{ 0x11000, 2 * SZ_PAGE, &p->base, 8 * SZ_PAGE },
@@ -1644,21 +1837,34 @@ static void drm_test_gpuvm_replay_xe(struct kunit *test)
 		replay_space_is(test, &vm->gpuvm, exp, ARRAY_SIZE(exp));
 	}
 	KUNIT_EXPECT_TRUE(test, list_empty(&vm->gpuvm.extobj.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&e->base.gpuva.list));
 
+	xe_like_close_and_put(lr);
+	KUNIT_EXPECT_TRUE(test, r->vm_freed);
+	r->vm_freed = false;
 	xe_like_close_and_put(vm);
 	KUNIT_EXPECT_FALSE(test, r->vm_freed);
 	KUNIT_EXPECT_TRUE(test, list_empty(&p->base.gpuva.list));
 	drm_gem_object_put(&e->base);
+	/* xe_ttm_bo_destroy(): P's bo->vm reference is the VM's last. */
 	drm_gem_object_put(&p->base);
-	drm_gpuvm_put(&vm->gpuvm);	/* xe_ttm_bo_destroy(): bo->vm */
 	KUNIT_EXPECT_TRUE(test, r->vm_freed);
 }
 
 /* ---- nouveau ------------------------------------------------------------ */
 
 /* struct nouveau_uvmm: base first. */
+/* struct nouveau_cli: its mutex and its scheduler's. */
+struct nouveau_like_cli {
+	/* cli->mutex: VM creation and the final put. */
+	struct mutex mutex;
+	/* cli->sched->mutex: held across a job's submission. */
+	struct mutex sched_mutex;
+};
+
 struct nouveau_like_uvmm {
 	struct drm_gpuvm base;
+	struct nouveau_like_cli *cli;
 	/* Serialises changes of the space, as uvmm->mutex does. */
 	struct mutex mutex;
 	int validated;
@@ -1676,9 +1882,17 @@ struct nouveau_like_prealloc {
 	struct nouveau_like_uvma *next;
 };
 
+/* The VM_BIND op kinds of nouveau_uvmm.c (OP_MAP, OP_UNMAP, ...). */
+enum nouveau_like_op {
+	NV_OP_MAP,
+	NV_OP_UNMAP,
+	NV_OP_MAP_SPARSE,
+	NV_OP_UNMAP_SPARSE,
+};
+
 /* struct bind_job_op, the parts GPUVM sees. */
 struct nouveau_like_bind_op {
-	bool map;
+	enum nouveau_like_op op;
 	u64 addr;
 	u64 range;
 	struct drm_gem_object *obj;
@@ -1726,18 +1940,22 @@ static const struct drm_gpuvm_ops nouveau_like_gpuvm_ops = {
 };
 
 /* nouveau_uvmm_ioctl_vm_init(): the kernel manages [0, 4 GiB). */
-static struct nouveau_like_uvmm *nouveau_like_vm_init(struct replay *r)
+static struct nouveau_like_uvmm *nouveau_like_vm_init(struct replay *r,
+						      struct nouveau_like_cli *cli)
 {
 	struct nouveau_like_uvmm *uvmm = kzalloc(sizeof(*uvmm), GFP_KERNEL);
 	struct drm_gem_object *r_obj;
 
 	KUNIT_ASSERT_NOT_NULL(r->test, uvmm);
 	mutex_init(&uvmm->mutex);
+	uvmm->cli = cli;
+	mutex_lock(&cli->mutex);
 	r_obj = drm_gpuvm_resv_object_alloc(r->drm);
 	KUNIT_ASSERT_NOT_NULL(r->test, r_obj);
 	drm_gpuvm_init(&uvmm->base, "nouveau-client", 0, r->drm, r_obj, 0,
 		       1ULL << 47, 0, 1ULL << 32, &nouveau_like_gpuvm_ops);
 	drm_gem_object_put(r_obj);
+	mutex_unlock(&cli->mutex);
 	return uvmm;
 }
 
@@ -1799,6 +2017,14 @@ static void nouveau_like_sm_prepare(struct nouveau_like_uvmm *uvmm,
 	}
 }
 
+/* op_map_prepare_unwind(): the GEM reference goes first, then the VA. */
+static void nouveau_like_map_prepare_unwind(struct nouveau_like_uvma *uvma)
+{
+	drm_gem_object_put(uvma->va.gem.obj);
+	drm_gpuva_remove(&uvma->va);
+	nouveau_like_uvma_free(uvma);
+}
+
 /*
  * nouveau_uvmm_sm_prepare_unwind(): a later op of the job failed; undo
  * this one from its last step backwards: remove what was inserted (never
@@ -1808,29 +2034,17 @@ static void nouveau_like_sm_prepare_unwind(struct nouveau_like_uvmm *uvmm,
 					   struct nouveau_like_bind_op *bop)
 {
 	struct drm_gpuva_op *op = drm_gpuva_last_op(bop->ops);
-	struct nouveau_like_uvma *uvma;
 
 	drm_gpuva_for_each_op_from_reverse(op, bop->ops) {
 		switch (op->op) {
 		case DRM_GPUVA_OP_MAP:
-			uvma = bop->new.map;
-			drm_gpuva_remove(&uvma->va);
-			drm_gem_object_put(uvma->va.gem.obj);
-			nouveau_like_uvma_free(uvma);
+			nouveau_like_map_prepare_unwind(bop->new.map);
 			break;
 		case DRM_GPUVA_OP_REMAP:
-			if (op->remap.next) {
-				uvma = bop->new.next;
-				drm_gpuva_remove(&uvma->va);
-				drm_gem_object_put(uvma->va.gem.obj);
-				nouveau_like_uvma_free(uvma);
-			}
-			if (op->remap.prev) {
-				uvma = bop->new.prev;
-				drm_gpuva_remove(&uvma->va);
-				drm_gem_object_put(uvma->va.gem.obj);
-				nouveau_like_uvma_free(uvma);
-			}
+			if (op->remap.next)
+				nouveau_like_map_prepare_unwind(bop->new.next);
+			if (op->remap.prev)
+				nouveau_like_map_prepare_unwind(bop->new.prev);
 			drm_gpuva_insert(op->remap.unmap->va->vm,
 					 op->remap.unmap->va);
 			break;
@@ -1869,6 +2083,8 @@ static int nouveau_like_bind_lock_validate(struct drm_exec *exec,
 	int ret;
 
 	for (i = 0; i < n; i++) {
+		if (!bops[i].ops)
+			continue;
 		drm_gpuva_for_each_op(va_op, bops[i].ops) {
 			struct drm_gem_object *obj =
 				nouveau_like_op_gem_obj(va_op);
@@ -1902,6 +2118,19 @@ static void nouveau_like_bind_lock(struct drm_gpuvm_exec *vme,
 	KUNIT_EXPECT_EQ(rp->test, ret, 0);
 }
 
+/* The cleanup's vm_bo put, under the BO's resv, and the lookup's put. */
+static void nouveau_like_put_vm_bo(struct nouveau_like_bind_op *bop)
+{
+	struct drm_gem_object *obj = bop->obj;
+
+	if (!bop->vm_bo)
+		return;
+	dma_resv_lock(obj->resv, NULL);
+	drm_gpuvm_bo_put(bop->vm_bo);
+	dma_resv_unlock(obj->resv);
+	drm_gem_object_put(obj);
+}
+
 /* bind_link_gpuvas() */
 static void nouveau_like_link(struct nouveau_like_bind_op *bop)
 {
@@ -1932,14 +2161,43 @@ static void nouveau_like_link(struct nouveau_like_bind_op *bop)
 }
 
 /*
- * nouveau_uvmm_bind_job_submit() of @n ops, then the job's cleanup
- * (nouveau_uvmm_bind_job_cleanup()). With @fail_last, the last op's
- * preparation "fails" and the whole job unwinds, as when
- * nouveau_uvmm_sm_prepare() returns an error.
+ * nouveau_uvmm_sm() in the job's run_job: the plan walked again, the
+ * page-table work skipped for invalidated mappings (op_map(),
+ * op_unmap_range()); it returns how many mappings were skipped.
+ */
+static int nouveau_like_sm_run(struct nouveau_like_bind_op *bop)
+{
+	struct drm_gpuva_op *op;
+	int skipped = 0;
+
+	drm_gpuva_for_each_op(op, bop->ops) {
+		switch (op->op) {
+		case DRM_GPUVA_OP_MAP:
+			skipped += drm_gpuva_invalidated(&bop->new.map->va);
+			break;
+		case DRM_GPUVA_OP_REMAP:
+			skipped += drm_gpuva_invalidated(op->remap.unmap->va);
+			break;
+		case DRM_GPUVA_OP_UNMAP:
+			if (!op->unmap.keep)
+				skipped += drm_gpuva_invalidated(op->unmap.va);
+			break;
+		default:
+			break;
+		}
+	}
+	return skipped;
+}
+
+/*
+ * nouveau_job_submit() -> nouveau_uvmm_bind_job_submit() of @n ops, the
+ * job's run and its cleanup (nouveau_uvmm_bind_job_cleanup()). A failing
+ * op (a sparse region over mapped space) unwinds the ops before it and
+ * returns -ENOSPC, as nouveau does.
  */
 static int nouveau_like_bind_job(struct nouveau_like_uvmm *uvmm,
 				 struct nouveau_like_bind_op *bops,
-				 unsigned int n, bool fail_last)
+				 unsigned int n)
 {
 	struct drm_gpuvm_exec vme = {
 		.vm = &uvmm->base,
@@ -1949,51 +2207,70 @@ static int nouveau_like_bind_job(struct nouveau_like_uvmm *uvmm,
 	struct dma_fence *fence;
 	struct drm_gpuva_op *va_op;
 	unsigned int i;
-	int j;
+	int j, ret = 0;
 
-	/* Before the uvmm lock: the vm_bo, under the BO's resv only. */
+	mutex_lock(&uvmm->cli->sched_mutex);
+	/* bind_validate_op(): every op's interval. */
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_TRUE(rp->test,
+				  drm_gpuvm_range_valid(&uvmm->base,
+							bops[i].addr,
+							bops[i].range));
+	/* The vm_bo of each map, under the BO's resv only. */
 	for (i = 0; i < n; i++) {
 		struct drm_gem_object *obj = bops[i].obj;
 
-		if (!bops[i].map)
+		if (bops[i].op != NV_OP_MAP)
 			continue;
+		drm_gem_object_get(obj);	/* drm_gem_object_lookup() */
 		dma_resv_lock(obj->resv, NULL);
 		bops[i].vm_bo = drm_gpuvm_bo_obtain(&uvmm->base, obj);
 		dma_resv_unlock(obj->resv);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, bops[i].vm_bo);
 		drm_gpuvm_bo_extobj_add(bops[i].vm_bo);
-		KUNIT_EXPECT_TRUE(rp->test,
-				  drm_gpuvm_range_valid(&uvmm->base,
-							bops[i].addr,
-							bops[i].range));
 	}
 
 	mutex_lock(&uvmm->mutex);
 	for (i = 0; i < n; i++) {
 		struct nouveau_like_bind_op *bop = &bops[i];
 
-		if (bop->map)
+		switch (bop->op) {
+		case NV_OP_MAP_SPARSE:
+			/* nouveau_uvma_region_create() */
+			if (!drm_gpuvm_interval_empty(&uvmm->base, bop->addr,
+						      bop->range)) {
+				ret = -ENOSPC;
+				goto unwind;
+			}
+			continue;
+		case NV_OP_UNMAP_SPARSE:
+		case NV_OP_UNMAP:
+			bop->ops = drm_gpuvm_sm_unmap_ops_create(&uvmm->base,
+								 bop->addr,
+								 bop->range);
+			break;
+		case NV_OP_MAP:
 			bop->ops = drm_gpuvm_sm_map_ops_create(&uvmm->base,
 							       bop->addr,
 							       bop->range,
 							       bop->obj,
 							       bop->offset);
-		else
-			bop->ops = drm_gpuvm_sm_unmap_ops_create(&uvmm->base,
-								 bop->addr,
-								 bop->range);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, bop->ops);
-		if (fail_last && i == n - 1) {
-			drm_gpuva_ops_free(&uvmm->base, bop->ops);
-			bop->ops = NULL;
-			goto unwind;
+			break;
 		}
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(rp->test, bop->ops);
 		nouveau_like_sm_prepare(uvmm, bop);
+		/* nouveau_uvma_region_empty() before the region goes. */
+		if (bop->op == NV_OP_UNMAP_SPARSE)
+			KUNIT_EXPECT_TRUE(rp->test,
+					  drm_gpuvm_interval_empty(&uvmm->base,
+								   bop->addr,
+								   bop->range));
 	}
 
 	nouveau_like_bind_lock(&vme, bops, n);
 	for (i = 0; i < n; i++)
-		nouveau_like_link(&bops[i]);
+		if (bops[i].ops)
+			nouveau_like_link(&bops[i]);
 	mutex_unlock(&uvmm->mutex);
 
 	/* nouveau_uvmm_bind_job_armed_submit() */
@@ -2001,52 +2278,59 @@ static int nouveau_like_bind_job(struct nouveau_like_uvmm *uvmm,
 	drm_gpuvm_exec_resv_add_fence(&vme, fence, DMA_RESV_USAGE_BOOKKEEP,
 				      DMA_RESV_USAGE_BOOKKEEP);
 	drm_gpuvm_exec_unlock(&vme);
+	mutex_unlock(&uvmm->cli->sched_mutex);
 	dma_fence_put(fence);
+
+	/* nouveau_uvmm_bind_job_run(): nothing was evicted meanwhile. */
+	for (i = 0; i < n; i++)
+		if (bops[i].ops)
+			KUNIT_EXPECT_EQ(rp->test, nouveau_like_sm_run(&bops[i]), 0);
 
 	/* nouveau_uvmm_bind_job_cleanup(), in the scheduler's free_job. */
 	for (i = 0; i < n; i++) {
 		struct nouveau_like_bind_op *bop = &bops[i];
 
 		/* nouveau_uvmm_sm_cleanup(): the replaced mappings go. */
-		drm_gpuva_for_each_op(va_op, bop->ops) {
-			struct drm_gpuva *va = NULL;
+		if (bop->ops) {
+			drm_gpuva_for_each_op(va_op, bop->ops) {
+				struct drm_gpuva *va = NULL;
 
-			if (va_op->op == DRM_GPUVA_OP_REMAP)
-				va = va_op->remap.unmap->va;
-			else if (va_op->op == DRM_GPUVA_OP_UNMAP)
-				va = va_op->unmap.va;
-			if (!va)
-				continue;
-			drm_gem_object_put(va->gem.obj);
-			nouveau_like_uvma_free(container_of(va,
-							    struct nouveau_like_uvma,
-							    va));
+				if (va_op->op == DRM_GPUVA_OP_REMAP)
+					va = va_op->remap.unmap->va;
+				else if (va_op->op == DRM_GPUVA_OP_UNMAP)
+					va = va_op->unmap.va;
+				if (!va)
+					continue;
+				drm_gem_object_put(va->gem.obj);
+				nouveau_like_uvma_free(container_of(va,
+								    struct nouveau_like_uvma,
+								    va));
+			}
+			drm_gpuva_ops_free(&uvmm->base, bop->ops);
 		}
-		drm_gpuva_ops_free(&uvmm->base, bop->ops);
-		if (bop->vm_bo) {
-			struct drm_gem_object *obj = bop->obj;
-
-			dma_resv_lock(obj->resv, NULL);
-			drm_gpuvm_bo_put(bop->vm_bo);
-			dma_resv_unlock(obj->resv);
-		}
+		nouveau_like_put_vm_bo(bop);
 	}
 	return 0;
 
 unwind:
+	/*
+	 * The ops before the failing one, from the last: their plans undone
+	 * and freed. nouveau then calls drm_gpuvm_exec_unlock() on the
+	 * drm_exec it never initialised; that is drm_exec_fini() on an
+	 * all-zero context, not a GPUVM call, and is left out.
+	 */
 	for (j = (int)i - 1; j >= 0; j--) {
+		if (!bops[j].ops)
+			continue;
 		nouveau_like_sm_prepare_unwind(uvmm, &bops[j]);
 		drm_gpuva_ops_free(&uvmm->base, bops[j].ops);
+		bops[j].ops = NULL;
 	}
 	mutex_unlock(&uvmm->mutex);
-	for (i = 0; i < n; i++) {
-		if (bops[i].vm_bo) {
-			dma_resv_lock(bops[i].obj->resv, NULL);
-			drm_gpuvm_bo_put(bops[i].vm_bo);
-			dma_resv_unlock(bops[i].obj->resv);
-		}
-	}
-	return -ENOSPC;
+	mutex_unlock(&uvmm->cli->sched_mutex);
+	for (i = 0; i < n; i++)
+		nouveau_like_put_vm_bo(&bops[i]);
+	return ret;
 }
 
 /*
@@ -2095,6 +2379,7 @@ static void nouveau_like_exec(struct nouveau_like_uvmm *uvmm,
 /* nouveau_uvmm_fini(): remove, then unlink under the BO's resv, free. */
 static void nouveau_like_uvmm_fini(struct nouveau_like_uvmm *uvmm)
 {
+	struct nouveau_like_cli *cli = uvmm->cli;
 	struct drm_gpuva *va, *next;
 
 	mutex_lock(&uvmm->mutex);
@@ -2113,7 +2398,9 @@ static void nouveau_like_uvmm_fini(struct nouveau_like_uvmm *uvmm)
 	}
 	mutex_unlock(&uvmm->mutex);
 	mutex_destroy(&uvmm->mutex);
+	mutex_lock(&cli->mutex);
 	drm_gpuvm_put(&uvmm->base);
+	mutex_unlock(&cli->mutex);
 }
 
 /*
@@ -2132,38 +2419,50 @@ static void drm_test_gpuvm_replay_nouveau(struct kunit *test)
 {
 	const u64 base = 1ULL << 32;
 	struct replay *r = test->priv;
-	struct nouveau_like_uvmm *uvmm = nouveau_like_vm_init(r);
-	struct drm_gem_object *root = drm_gpuvm_resv_obj(&uvmm->base);
-	struct replay_bo *s = replay_bo_new(r, 8 * SZ_PAGE, NULL);
-	struct replay_bo *nb;
-	struct nouveau_like_bind_op job[2];
+	struct nouveau_like_cli cli;
+	struct nouveau_like_uvmm *uvmm;
+	struct replay_bo *s, *nb;
+	struct nouveau_like_bind_op job[3];
+	struct dma_resv *resv;
 	struct drm_gpuva *va;
 
-	drm_gem_object_get(root);	/* nouveau_gem_new(): nvbo->r_obj */
-	nb = replay_bo_new(r, 8 * SZ_PAGE, root);
+	mutex_init(&cli.mutex);
+	mutex_init(&cli.sched_mutex);
+	uvmm = nouveau_like_vm_init(r, &cli);
+	s = replay_bo_new(r, 8 * SZ_PAGE, NULL);
+
+	/* nouveau_gem_new() of a NO_SHARE BO: the VM's resv, its root. */
+	resv = drm_gpuvm_resv(&uvmm->base);
+	nb = replay_bo_new(r, 8 * SZ_PAGE, resv);
+	nb->root_ref = drm_gpuvm_resv_obj(&uvmm->base);
+	drm_gem_object_get(nb->root_ref);
+	nb->put_root_first = true;	/* nouveau_bo_del_ttm() */
 
 	/* nouveau_uvmm_validate_range(): the kernel's interval is refused. */
 	KUNIT_EXPECT_FALSE(test, drm_gpuvm_range_valid(&uvmm->base, 0, SZ_PAGE));
-	/* nouveau_uvma_region_create(): a sparse region needs empty space. */
-	KUNIT_EXPECT_TRUE(test, drm_gpuvm_interval_empty(&uvmm->base, base,
-							 16 * SZ_PAGE));
 
+	/* Job 1: map S, map N, and a sparse region in empty space. */
 	memset(job, 0, sizeof(job));
-	job[0] = (struct nouveau_like_bind_op){ .map = true, .addr = base,
+	job[0] = (struct nouveau_like_bind_op){ .op = NV_OP_MAP, .addr = base,
 		.range = 4 * SZ_PAGE, .obj = &s->base };
-	job[1] = (struct nouveau_like_bind_op){ .map = true,
+	job[1] = (struct nouveau_like_bind_op){ .op = NV_OP_MAP,
 		.addr = base + 8 * SZ_PAGE, .range = 4 * SZ_PAGE,
 		.obj = &nb->base };
-	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 2, false), 0);
+	job[2] = (struct nouveau_like_bind_op){ .op = NV_OP_MAP_SPARSE,
+		.addr = base + 16 * SZ_PAGE, .range = 4 * SZ_PAGE };
+	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 3), 0);
 
+	/*
+	 * Job 2: map N over the middle of S, then a sparse region over
+	 * mapped space: the region is refused and the first op unwound.
+	 */
 	memset(job, 0, sizeof(job));
-	job[0] = (struct nouveau_like_bind_op){ .map = true,
+	job[0] = (struct nouveau_like_bind_op){ .op = NV_OP_MAP,
 		.addr = base + SZ_PAGE, .range = 2 * SZ_PAGE,
 		.obj = &nb->base, .offset = 4 * SZ_PAGE };
-	job[1] = (struct nouveau_like_bind_op){ .addr = base + 8 * SZ_PAGE,
-		.range = 4 * SZ_PAGE };
-	KUNIT_EXPECT_EQ(test, nouveau_like_bind_job(uvmm, job, 2, true),
-			-ENOSPC);
+	job[1] = (struct nouveau_like_bind_op){ .op = NV_OP_MAP_SPARSE,
+		.addr = base, .range = 4 * SZ_PAGE };
+	KUNIT_EXPECT_EQ(test, nouveau_like_bind_job(uvmm, job, 2), -ENOSPC);
 	{
 		const struct replay_map exp[] = {
 			{ base, 4 * SZ_PAGE, &s->base, 0 },
@@ -2173,11 +2472,12 @@ static void drm_test_gpuvm_replay_nouveau(struct kunit *test)
 		replay_space_is(test, &uvmm->base, exp, ARRAY_SIZE(exp));
 	}
 
+	/* Job 3: the map alone. */
 	memset(job, 0, sizeof(job));
-	job[0] = (struct nouveau_like_bind_op){ .map = true,
+	job[0] = (struct nouveau_like_bind_op){ .op = NV_OP_MAP,
 		.addr = base + SZ_PAGE, .range = 2 * SZ_PAGE,
 		.obj = &nb->base, .offset = 4 * SZ_PAGE };
-	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 1, false), 0);
+	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 1), 0);
 	{
 		const struct replay_map exp[] = {
 			{ base, SZ_PAGE, &s->base, 0 },
@@ -2196,24 +2496,27 @@ static void drm_test_gpuvm_replay_nouveau(struct kunit *test)
 			KUNIT_EXPECT_TRUE(test, drm_gpuva_invalidated(va));
 	nouveau_like_exec(uvmm, 2);
 	KUNIT_EXPECT_EQ(test, uvmm->validated, 1);
-	/* op_map() and friends skip invalidated mappings: none are left. */
 	drm_gpuvm_for_each_va(va, &uvmm->base)
 		KUNIT_EXPECT_FALSE(test, drm_gpuva_invalidated(va));
 	KUNIT_EXPECT_TRUE(test, list_empty(&uvmm->base.evict.list));
 
+	/* Job 4: unmap both mappings of N, then the sparse region. */
 	memset(job, 0, sizeof(job));
-	job[0] = (struct nouveau_like_bind_op){ .addr = base + SZ_PAGE,
-		.range = 2 * SZ_PAGE };
-	job[1] = (struct nouveau_like_bind_op){ .addr = base + 8 * SZ_PAGE,
-		.range = 4 * SZ_PAGE };
-	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 2, false), 0);
+	job[0] = (struct nouveau_like_bind_op){ .op = NV_OP_UNMAP,
+		.addr = base + SZ_PAGE, .range = 2 * SZ_PAGE };
+	job[1] = (struct nouveau_like_bind_op){ .op = NV_OP_UNMAP,
+		.addr = base + 8 * SZ_PAGE, .range = 4 * SZ_PAGE };
+	job[2] = (struct nouveau_like_bind_op){ .op = NV_OP_UNMAP_SPARSE,
+		.addr = base + 16 * SZ_PAGE, .range = 4 * SZ_PAGE };
+	KUNIT_ASSERT_EQ(test, nouveau_like_bind_job(uvmm, job, 3), 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&nb->base.gpuva.list));
 
 	nouveau_like_uvmm_fini(uvmm);
 	KUNIT_EXPECT_TRUE(test, r->vm_freed);
 	drm_gem_object_put(&s->base);
 	drm_gem_object_put(&nb->base);
-	drm_gem_object_put(root);	/* nouveau_bo_del_ttm() */
+	mutex_destroy(&cli.mutex);
+	mutex_destroy(&cli.sched_mutex);
 }
 
 /* ---- Suite -------------------------------------------------------------- */
