@@ -49,12 +49,10 @@
  * everything before the point of no return and apply the plan later,
  * possibly from a path that must not allocate.
  *
- * Differences from earlier versions
- * ---------------------------------
- *
- * This GPUVM replaces the one drivers were written against and behaves as
- * it did, except in the points below, each chosen on purpose and each
- * proven by the KUnit case drm_test_gpuvm_differences:
+ * **Differences from earlier versions.** This GPUVM replaces the one
+ * drivers were written against and behaves as it did, except in the
+ * points below, each chosen on purpose and each proven by the KUnit case
+ * drm_test_gpuvm_differences:
  *
  * - An empty interval (range 0) is invalid everywhere, and so is one that
  *   overflows u64: the range check, insertion, every request and the
