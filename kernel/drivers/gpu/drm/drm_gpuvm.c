@@ -725,16 +725,16 @@ void drm_gpuvm_init(struct drm_gpuvm *gpuvm, const char *name,
 		.mm_start = start_offset,
 		.mm_range = range,
 		.tree = RB_ROOT_CACHED,
+		.r_obj = r_obj,
 	};
 	kref_init(&gpuvm->kref);
-	spin_lock_init(&gpuvm->extobj.lock);
-	spin_lock_init(&gpuvm->evict.lock);
 	INIT_LIST_HEAD(&gpuvm->extobj.list);
+	spin_lock_init(&gpuvm->extobj.lock);
 	INIT_LIST_HEAD(&gpuvm->evict.list);
-
-	drm_dev_get(drm);
+	spin_lock_init(&gpuvm->evict.lock);
+	/* Both held until drm_gpuvm_free(); see the order there. */
 	drm_gem_object_get(r_obj);
-	gpuvm->r_obj = r_obj;
+	drm_dev_get(drm);
 
 	RB_CLEAR_NODE(&gpuvm->kernel_alloc_node.rb);
 	INIT_LIST_HEAD(&gpuvm->kernel_alloc_node.gem.entry);
@@ -777,8 +777,6 @@ static void drm_gpuvm_free(struct kref *kref)
 		 "GPUVM %s freed with evicted objects left\n", gpuvm->name);
 
 	drm_gem_object_put(gpuvm->r_obj);
-	gpuvm->r_obj = NULL;
-
 	if (!drm_WARN_ON(drm, !gpuvm->ops->vm_free))
 		gpuvm->ops->vm_free(gpuvm);
 	drm_dev_put(drm);
@@ -1453,7 +1451,17 @@ struct drm_gpuvm_bo *drm_gpuvm_bo_create(struct drm_gpuvm *gpuvm,
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_bo_create);
 
-/* Takes @vm_bo off one of the VM's lists under that list's protection. */
+/* Puts @entry on one of the VM's lists, unless it is on it already. */
+static void vm_list_add(struct drm_gpuvm *gpuvm, spinlock_t *lock,
+			struct list_head *entry, struct list_head *list)
+{
+	vm_list_lock(gpuvm, lock);
+	if (list_empty(entry))
+		list_add_tail(entry, list);
+	vm_list_unlock(gpuvm, lock);
+}
+
+/* Takes @entry off one of the VM's lists under that list's protection. */
 static void vm_list_del(struct drm_gpuvm *gpuvm, spinlock_t *lock,
 			struct list_head *entry)
 {
@@ -1608,12 +1616,9 @@ void drm_gpuvm_bo_extobj_add(struct drm_gpuvm_bo *vm_bo)
 
 	if (drm_gpuvm_resv_protected(gpuvm))
 		drm_gpuvm_resv_assert_held(gpuvm);
-	if (!drm_gpuvm_is_extobj(gpuvm, vm_bo->obj))
-		return;
-	vm_list_lock(gpuvm, &gpuvm->extobj.lock);
-	if (list_empty(&vm_bo->list.entry.extobj))
-		list_add_tail(&vm_bo->list.entry.extobj, &gpuvm->extobj.list);
-	vm_list_unlock(gpuvm, &gpuvm->extobj.lock);
+	if (drm_gpuvm_is_extobj(gpuvm, vm_bo->obj))
+		vm_list_add(gpuvm, &gpuvm->extobj.lock,
+			    &vm_bo->list.entry.extobj, &gpuvm->extobj.list);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_bo_extobj_add);
 
@@ -1641,12 +1646,12 @@ void drm_gpuvm_bo_evict(struct drm_gpuvm_bo *vm_bo, bool evict)
 	if (drm_gpuvm_resv_protected(gpuvm) && drm_gpuvm_is_extobj(gpuvm, obj))
 		return;
 
-	vm_list_lock(gpuvm, &gpuvm->evict.lock);
-	if (evict && list_empty(&vm_bo->list.entry.evict))
-		list_add_tail(&vm_bo->list.entry.evict, &gpuvm->evict.list);
-	else if (!evict)
-		list_del_init(&vm_bo->list.entry.evict);
-	vm_list_unlock(gpuvm, &gpuvm->evict.lock);
+	if (evict)
+		vm_list_add(gpuvm, &gpuvm->evict.lock,
+			    &vm_bo->list.entry.evict, &gpuvm->evict.list);
+	else
+		vm_list_del(gpuvm, &gpuvm->evict.lock,
+			    &vm_bo->list.entry.evict);
 }
 EXPORT_SYMBOL_GPL(drm_gpuvm_bo_evict);
 
@@ -1764,6 +1769,8 @@ struct vm_list_visit {
 
 /* What keeps an entry alive while the walk's callback runs unlocked. */
 enum vm_list_pin {
+	/* Nothing: the VM's dma-resv, held by the walker, does. */
+	PIN_NONE,
 	/* The vm_bo: the callback may use it, the walk may free it. */
 	PIN_VM_BO,
 	/* Only its GEM object: the walk never frees a vm_bo. */
@@ -1795,10 +1802,11 @@ static int vm_list_walk(struct drm_gpuvm *gpuvm, struct list_head *list,
 				  const struct vm_list_visit *visit, void *arg),
 			void *arg)
 {
-	bool pinned = !drm_gpuvm_resv_protected(gpuvm);
 	LIST_HEAD(visited);
 	int ret = 0;
 
+	if (drm_gpuvm_resv_protected(gpuvm))
+		pin = PIN_NONE;
 	vm_list_lock(gpuvm, lock);
 	while (!list_empty(list)) {
 		struct list_head *entry = list->next;
@@ -1809,20 +1817,20 @@ static int vm_list_walk(struct drm_gpuvm *gpuvm, struct list_head *list,
 		/* Listed, so not freed yet: it still holds its object. */
 		visit.obj = visit.vm_bo->obj;
 		list_move_tail(entry, &visited);
-		if (pinned && pin == PIN_VM_BO) {
+		if (pin == PIN_VM_BO) {
 			/* A dying vm_bo waits for the lock to unlist itself. */
 			if (!kref_get_unless_zero(&visit.vm_bo->kref))
 				continue;
-		} else if (pinned) {
+		} else if (pin == PIN_OBJ) {
 			drm_gem_object_get(visit.obj);
 			visit.vm_bo = NULL;
 		}
 		vm_list_unlock(gpuvm, lock);
 
 		ret = fn(gpuvm, &visit, arg);
-		if (pinned && pin == PIN_VM_BO)
+		if (pin == PIN_VM_BO)
 			drm_gpuvm_bo_put(visit.vm_bo);
-		else if (pinned)
+		else if (pin == PIN_OBJ)
 			drm_gem_object_put(visit.obj);
 
 		vm_list_lock(gpuvm, lock);
@@ -1854,13 +1862,9 @@ static int prepare_one(struct drm_gpuvm *gpuvm,
 	 * drm_gpuvm_bo_evict() could only record an external object's
 	 * eviction (the VM's dma-resv was not held); list it now.
 	 */
-	if (vm_bo->evicted) {
-		vm_list_lock(gpuvm, &gpuvm->evict.lock);
-		if (list_empty(&vm_bo->list.entry.evict))
-			list_add_tail(&vm_bo->list.entry.evict,
-				      &gpuvm->evict.list);
-		vm_list_unlock(gpuvm, &gpuvm->evict.lock);
-	}
+	if (vm_bo->evicted)
+		vm_list_add(gpuvm, &gpuvm->evict.lock,
+			    &vm_bo->list.entry.evict, &gpuvm->evict.list);
 	return 0;
 }
 
@@ -1948,12 +1952,14 @@ static int exec_transaction(struct drm_gpuvm_exec *vm_exec,
 	drm_exec_until_all_locked(exec) {
 		ret = pass(vm_exec, arg);
 		drm_exec_retry_on_contention(exec);
-		if (ret) {
-			drm_exec_fini(exec);
-			return ret;
-		}
+		if (ret)
+			goto err_fini;
 	}
 	return 0;
+
+err_fini:
+	drm_exec_fini(exec);
+	return ret;
 }
 
 /* The VM's dma-resv and every external object. */
@@ -2090,15 +2096,16 @@ EXPORT_SYMBOL_GPL(drm_gpuvm_exec_lock_range);
 static int validate_one(struct drm_gpuvm *gpuvm,
 			const struct vm_list_visit *visit, void *arg)
 {
-	struct drm_exec *exec = arg;
+	bool resv_protected = drm_gpuvm_resv_protected(gpuvm);
 	struct drm_gpuvm_bo *vm_bo = visit->vm_bo;
+	struct drm_exec *exec = arg;
 	int ret;
 
-	if (drm_gpuvm_resv_protected(gpuvm))
+	if (resv_protected)
 		dma_resv_assert_held(visit->obj->resv);
 
 	ret = gpuvm->ops->vm_bo_validate(vm_bo, exec);
-	if (!ret && drm_gpuvm_resv_protected(gpuvm) && !vm_bo->evicted)
+	if (!ret && resv_protected && !vm_bo->evicted)
 		vm_list_del(gpuvm, &gpuvm->evict.lock,
 			    &vm_bo->list.entry.evict);
 	return ret;

@@ -467,26 +467,62 @@ static void pvr_like_bind_op_fini(struct pvr_like_bind_op *bind_op)
 		drm_gem_object_put(bind_op->obj);
 }
 
+/* pvr_device_addr_and_size_are_valid(), as far as GPUVM takes part. */
+static bool pvr_like_addr_and_size_valid(struct pvr_like_vm_context *vm_ctx,
+					 u64 device_addr, u64 size)
+{
+	return drm_gpuvm_range_valid(&vm_ctx->gpuvm_mgr, device_addr, size) &&
+	       size != 0;
+}
+
+/* pvr_vm_bind_op_exec() */
+static int pvr_like_bind_op_exec(struct pvr_like_bind_op *bind_op)
+{
+	struct drm_gpuvm *gpuvm = &bind_op->vm_ctx->gpuvm_mgr;
+
+	if (bind_op->map)
+		return drm_gpuvm_sm_map(gpuvm, bind_op, bind_op->device_addr,
+					bind_op->size, bind_op->obj,
+					bind_op->offset);
+	return drm_gpuvm_sm_unmap(gpuvm, bind_op, bind_op->device_addr,
+				  bind_op->size);
+}
+
+/*
+ * What pvr_vm_map() and pvr_vm_unmap_obj_locked() both do once the bind
+ * op is prepared: the same drm_gpuvm_exec initialiser (no .num_fences),
+ * lock, execute, unlock. Each caller then runs pvr_vm_bind_op_fini().
+ */
+static int pvr_like_bind_op_lock_exec(struct pvr_like_bind_op *bind_op)
+{
+	struct drm_gpuvm_exec vm_exec = {
+		.vm = &bind_op->vm_ctx->gpuvm_mgr,
+		.flags = DRM_EXEC_INTERRUPTIBLE_WAIT |
+			 DRM_EXEC_IGNORE_DUPLICATES,
+		.extra = {
+			.fn = pvr_like_lock_extra,
+			.priv = bind_op,
+		},
+	};
+	int err;
+
+	err = drm_gpuvm_exec_lock(&vm_exec);
+	if (err)
+		return err;
+	err = pvr_like_bind_op_exec(bind_op);
+	drm_gpuvm_exec_unlock(&vm_exec);
+	return err;
+}
+
 /* pvr_vm_bind_op_map_init() + pvr_vm_map() */
 static int pvr_like_map(struct pvr_like_vm_context *vm_ctx,
 			struct drm_gem_object *obj, u64 offset,
 			u64 device_addr, u64 size)
 {
 	struct pvr_like_bind_op bind_op = {0};
-	struct drm_gpuvm_exec vm_exec = {
-		.vm = &vm_ctx->gpuvm_mgr,
-		.flags = DRM_EXEC_INTERRUPTIBLE_WAIT |
-			 DRM_EXEC_IGNORE_DUPLICATES,
-		.extra = {
-			.fn = pvr_like_lock_extra,
-			.priv = &bind_op,
-		},
-	};
 	int err;
 
-	/* pvr_device_addr_and_size_are_valid() */
-	if (!drm_gpuvm_range_valid(&vm_ctx->gpuvm_mgr, device_addr, size) ||
-	    !size)
+	if (!pvr_like_addr_and_size_valid(vm_ctx, device_addr, size))
 		return -EINVAL;
 
 	bind_op.map = true;
@@ -511,17 +547,7 @@ static int pvr_like_map(struct pvr_like_vm_context *vm_ctx,
 	bind_op.offset = offset;
 
 	mutex_lock(&vm_ctx->lock);
-	err = drm_gpuvm_exec_lock(&vm_exec);
-	if (err)
-		goto err_cleanup;
-
-	/* pvr_vm_bind_op_exec() */
-	err = drm_gpuvm_sm_map(&vm_ctx->gpuvm_mgr, &bind_op,
-			       bind_op.device_addr, bind_op.size, bind_op.obj,
-			       bind_op.offset);
-
-	drm_gpuvm_exec_unlock(&vm_exec);
-err_cleanup:
+	err = pvr_like_bind_op_lock_exec(&bind_op);
 	mutex_unlock(&vm_ctx->lock);
 	pvr_like_bind_op_fini(&bind_op);
 	return err;
@@ -533,19 +559,9 @@ static int pvr_like_unmap_obj_locked(struct pvr_like_vm_context *vm_ctx,
 				     u64 device_addr, u64 size)
 {
 	struct pvr_like_bind_op bind_op = {0};
-	struct drm_gpuvm_exec vm_exec = {
-		.vm = &vm_ctx->gpuvm_mgr,
-		.flags = DRM_EXEC_INTERRUPTIBLE_WAIT |
-			 DRM_EXEC_IGNORE_DUPLICATES,
-		.extra = {
-			.fn = pvr_like_lock_extra,
-			.priv = &bind_op,
-		},
-	};
 	int err;
 
-	if (!drm_gpuvm_range_valid(&vm_ctx->gpuvm_mgr, device_addr, size) ||
-	    !size)
+	if (!pvr_like_addr_and_size_valid(vm_ctx, device_addr, size))
 		return -EINVAL;
 
 	bind_op.prev_va = pvr_like_va_alloc();
@@ -560,15 +576,7 @@ static int pvr_like_unmap_obj_locked(struct pvr_like_vm_context *vm_ctx,
 	bind_op.device_addr = device_addr;
 	bind_op.size = size;
 
-	err = drm_gpuvm_exec_lock(&vm_exec);
-	if (err)
-		goto err_cleanup;
-
-	err = drm_gpuvm_sm_unmap(&vm_ctx->gpuvm_mgr, &bind_op,
-				 bind_op.device_addr, bind_op.size);
-
-	drm_gpuvm_exec_unlock(&vm_exec);
-err_cleanup:
+	err = pvr_like_bind_op_lock_exec(&bind_op);
 	/* gpuvm_bo is NULL for an unmap: drm_gpuvm_bo_put(NULL). */
 	pvr_like_bind_op_fini(&bind_op);
 	return err;
