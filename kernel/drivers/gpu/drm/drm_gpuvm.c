@@ -1845,7 +1845,31 @@ static int vm_list_walk(struct drm_gpuvm *gpuvm, struct list_head *list,
 struct prepare_args {
 	struct drm_exec *exec;
 	unsigned int num_fences;
+	/* @exec's objects[] from this index on were locked by this walk. */
+	unsigned int first_locked;
+	/* The object of an earlier -EDEADLK, locked but not yet claimed. */
+	struct drm_gem_object *prelocked;
 };
+
+/*
+ * With the internal spinlocks an object can turn up twice in one walk:
+ * the walk waits for the object's lock, meanwhile its vm_bo is freed and
+ * a new one for the same object is listed. Locking it again is not the
+ * caller's duplicate; tell the two apart by who locked the object first.
+ */
+static bool prepare_locked_by_walk(const struct prepare_args *args,
+				   struct drm_gem_object *obj)
+{
+	const struct drm_exec *exec = args->exec;
+	unsigned int i;
+
+	if (obj == args->prelocked)
+		return true;
+	for (i = args->first_locked; i < exec->num_objects; i++)
+		if (exec->objects[i] == obj)
+			return true;
+	return false;
+}
 
 static int prepare_one(struct drm_gpuvm *gpuvm,
 		       const struct vm_list_visit *visit, void *arg)
@@ -1855,6 +1879,8 @@ static int prepare_one(struct drm_gpuvm *gpuvm,
 	int ret;
 
 	ret = exec_add_obj(args->exec, visit->obj, args->num_fences);
+	if (ret == -EALREADY && prepare_locked_by_walk(args, visit->obj))
+		return 0;
 	if (ret || !drm_gpuvm_resv_protected(gpuvm))
 		return ret;
 
@@ -1887,7 +1913,12 @@ static int prepare_one(struct drm_gpuvm *gpuvm,
 int drm_gpuvm_prepare_objects(struct drm_gpuvm *gpuvm, struct drm_exec *exec,
 			      unsigned int num_fences)
 {
-	struct prepare_args args = { .exec = exec, .num_fences = num_fences };
+	struct prepare_args args = {
+		.exec = exec,
+		.num_fences = num_fences,
+		.first_locked = exec->num_objects,
+		.prelocked = exec->prelocked,
+	};
 
 	return vm_list_walk(gpuvm, &gpuvm->extobj.list, &gpuvm->extobj.lock,
 			    offsetof(struct drm_gpuvm_bo, list.entry.extobj),

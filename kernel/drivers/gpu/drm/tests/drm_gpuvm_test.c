@@ -2765,7 +2765,7 @@ static void drm_test_gpuvm_concurrent_lists(struct kunit *test)
 	struct drm_gpuvm_exec vm_exec = { .num_fences = 1 };
 	struct task_struct *task;
 	struct drm_gem_object *obj;
-	int walks = 0, seen = 0, n;
+	int walks = 0, seen = 0, n, ret;
 
 	vm_replace(t, 0, &bare_ops);
 	vm_exec.vm = t->gpuvm;
@@ -2774,8 +2774,9 @@ static void drm_test_gpuvm_concurrent_lists(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 
 	while (!completion_done(&c.done)) {
-		if (drm_gpuvm_exec_lock(&vm_exec)) {
-			KUNIT_FAIL(test, "exec_lock failed in walk %d", walks);
+		ret = drm_gpuvm_exec_lock(&vm_exec);
+		if (ret) {
+			KUNIT_FAIL(test, "exec_lock: %d in walk %d", ret, walks);
 			break;
 		}
 		n = 0;
@@ -2800,6 +2801,103 @@ static void drm_test_gpuvm_concurrent_lists(struct kunit *test)
 #ifndef DRM_GPUVM_TEST_BASE
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->mem_live), 1);	/* r_obj */
 #endif
+}
+
+/* A thread running one drm_gpuvm_exec_lock() and noting what it locked. */
+struct relist_walker {
+	struct drm_gpuvm_exec vm_exec;
+	struct drm_gem_object *locked[OBJ_COUNT + 1];
+	unsigned int n_locked;
+	int ret;
+	struct completion done;
+};
+
+static int relist_walk_fn(void *arg)
+{
+	struct relist_walker *w = arg;
+	struct drm_gem_object *obj;
+
+	w->ret = drm_gpuvm_exec_lock(&w->vm_exec);
+	if (!w->ret) {
+		drm_exec_for_each_locked_object(&w->vm_exec.exec, obj)
+			if (w->n_locked < ARRAY_SIZE(w->locked))
+				w->locked[w->n_locked++] = obj;
+		drm_gpuvm_exec_unlock(&w->vm_exec);
+	}
+	complete(&w->done);
+	return 0;
+}
+
+/* How long the test waits for the walker to queue on the object's lock. */
+#define RELIST_WAIT_MS 2000
+
+/*
+ * Spinlock mode: drm_gpuvm_exec_lock() has reached B's vm_bo on the
+ * external-object list and waits for B's lock, which this thread holds
+ * while it drops that vm_bo and lists a new one for B. The walk then
+ * meets B a second time: B is locked once, and the walk succeeds (the
+ * base tree's walk holds the first vm_bo, so there the second is the
+ * same one). Without DRM_EXEC_IGNORE_DUPLICATES a second lock of B
+ * would be -EALREADY, an error the caller never caused.
+ */
+static void drm_test_gpuvm_prepare_objects_relisted(struct kunit *test)
+{
+	struct gpuvm_test *t = test->priv;
+	struct drm_gem_object *b = &t->objs[OBJ_B];
+	struct relist_walker w = { .vm_exec.num_fences = 1 };
+	struct drm_gpuvm_bo *vm_bo;
+	struct task_struct *task;
+	unsigned long timeout;
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "needs struct mutex's wait list");
+
+	vm_replace(t, 0, &bare_ops);
+	w.vm_exec.vm = t->gpuvm;
+	init_completion(&w.done);
+
+	dma_resv_lock(b->resv, NULL);
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(vm_bo));
+	drm_gpuvm_bo_extobj_add(vm_bo);
+
+	task = kthread_run(relist_walk_fn, &w, "gpuvm-relist");
+	if (IS_ERR(task)) {
+		drm_gpuvm_bo_put(vm_bo);
+		dma_resv_unlock(b->resv);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+
+	/* The walker has taken the VM's resv and queued on B's lock. */
+	timeout = jiffies + msecs_to_jiffies(RELIST_WAIT_MS);
+	while (list_empty_careful(&b->resv->lock.base.wait_list) &&
+	       time_before(jiffies, timeout))
+		msleep(1);
+	KUNIT_EXPECT_FALSE_MSG(test,
+			       list_empty_careful(&b->resv->lock.base.wait_list),
+			       "the walker never waited for B");
+
+	drm_gpuvm_bo_put(vm_bo);
+	vm_bo = drm_gpuvm_bo_obtain(t->gpuvm, b);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(vm_bo));
+	if (!IS_ERR(vm_bo))
+		drm_gpuvm_bo_extobj_add(vm_bo);
+	dma_resv_unlock(b->resv);
+	wait_for_completion(&w.done);
+
+	KUNIT_EXPECT_EQ(test, w.ret, 0);
+	KUNIT_EXPECT_EQ(test, w.n_locked, 2);
+	KUNIT_EXPECT_PTR_EQ(test, w.locked[0], t->gpuvm->r_obj);
+	KUNIT_EXPECT_PTR_EQ(test, w.locked[1], b);
+
+	if (!IS_ERR(vm_bo)) {
+		dma_resv_lock(b->resv, NULL);
+		KUNIT_EXPECT_TRUE(test, drm_gpuvm_bo_put(vm_bo));
+		dma_resv_unlock(b->resv);
+	}
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->gpuvm->extobj.list));
+	KUNIT_EXPECT_TRUE(test, list_empty(&b->gpuva.list));
 }
 
 /* ---- Driver flows -------------------------------------------------------- */
@@ -4155,6 +4253,7 @@ static struct kunit_case drm_gpuvm_bo_tests[] = {
 	KUNIT_CASE_PARAM(drm_test_gpuvm_exec_contention, lock_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_resv_asserts, resv_assert_gen_params),
 	KUNIT_CASE_SLOW(drm_test_gpuvm_concurrent_lists),
+	KUNIT_CASE(drm_test_gpuvm_prepare_objects_relisted),
 	KUNIT_CASE_PARAM(drm_test_gpuvm_zero_fences, lock_mode_gen_params),
 	KUNIT_CASE(drm_test_gpuvm_mappings_hold_vm),
 	KUNIT_CASE(drm_test_gpuvm_pvr_vm_teardown),
