@@ -5,11 +5,13 @@
 Usage: bench_table.py DIR
 
 DIR holds one kernel log per run, named ours-N.log and base-N.log, in
-which the benchmark printed lines "gpuvm-bench: KEY VALUE UNIT". Prints a
-Markdown table: for each time, the median of the runs on the base's
-GPUVM ("mainline") and on ours, their ratio (mainline / ours: above 1 we
-are faster) and the spread (largest (max - min) / median of the two);
-then sizes and allocations per request, which do not vary between runs.
+which the benchmark printed lines "gpuvm-bench: KEY VALUE UNIT", each
+time figure once per repetition of its workload. A run's figure is the
+smallest of its repetitions (the one least disturbed by the machine).
+Prints a Markdown table: for each time, the median of the runs on the
+base's GPUVM ("mainline") and on ours, their ratio (mainline / ours:
+above 1 we are faster) and the spread (largest (max - min) / median of
+the two); then sizes and allocations per request, which do not vary.
 Exits 1 if a run printed nothing or the two sides measured different
 things.
 """
@@ -32,7 +34,10 @@ def read_runs(directory, impl):
             for line in f:
                 m = LINE.search(line)
                 if m:
-                    figures[m.group(1)] = (float(m.group(2)), m.group(3))
+                    key, value = m.group(1), float(m.group(2))
+                    if key in figures:
+                        value = min(value, figures[key][0])
+                    figures[key] = (value, m.group(3))
         if not figures:
             sys.exit('bench_table: no figures in %s' % path)
         runs.append(figures)
