@@ -14,11 +14,11 @@ import sys
 
 MUTANTS = [
     ("keep ignores the object",
-     "return req->map && req->obj && va->gem.obj == req->obj &&",
-     "return req->map && va->gem.obj == req->obj &&"),
-    ("a REMAP's next piece starts one byte late in the object",
-     "rs->next.gem.offset = va->gem.offset + (end - start);",
-     "rs->next.gem.offset = va->gem.offset + (end - start + 1);"),
+     "if (!req->map || !req->obj || va->gem.obj != req->obj)",
+     "if (!req->map || !req->obj)"),
+    ("a piece of a plain mapping starts one byte late in the object",
+     "(repeats ? 0 : from - va->va.addr);",
+     "(repeats ? 0 : from - va->va.addr + 1);"),
     ("the last byte of the space refused",
      "end <= gpuvm->mm_start + gpuvm->mm_range;",
      "end < gpuvm->mm_start + gpuvm->mm_range;"),
@@ -49,6 +49,67 @@ MUTANTS = [
     ("the last put asserts the dma-resv, not the GEM's gpuva lock",
      "\tdrm_gem_gpuva_assert_lock_held(obj);\n\tlist_del_init(&vm_bo->list.entry.gem);",
      "\tdma_resv_assert_held(obj->resv);\n\tlist_del_init(&vm_bo->list.entry.gem);"),
+    # The request lock helpers, drm_gpuva_ops_exec_lock() and the advice
+    # planner (FOP_REQ_LOCK and FOP_MADVISE of the fuzzer).
+    ("ops_exec_lock passes over REMAP steps",
+     "\t\tif (!obj)\n\t\t\tcontinue;\n\t\tret = gpuvm_exec_add_obj(exec, obj, num_fences);",
+     "\t\tif (!obj || op->op == DRM_GPUVA_OP_REMAP)\n\t\t\tcontinue;\n"
+     "\t\tret = gpuvm_exec_add_obj(exec, obj, num_fences);"),
+    ("ops_exec_lock reserves no fence slots",
+     "\t\tret = gpuvm_exec_add_obj(exec, obj, num_fences);\n\t\tif (ret)\n"
+     "\t\t\treturn ret;\n\t}\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(drm_gpuva_ops_exec_lock);",
+     "\t\tret = gpuvm_exec_add_obj(exec, obj, 0);\n\t\tif (ret)\n"
+     "\t\t\treturn ret;\n\t}\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(drm_gpuva_ops_exec_lock);"),
+    ("the request lock helpers pass over UNMAP steps",
+     "\tif (op->op == DRM_GPUVA_OP_MAP)\n\t\treturn 0;\n\tobj = gpuvm_op_obj(op);",
+     "\tif (op->op != DRM_GPUVA_OP_REMAP)\n\t\treturn 0;\n\tobj = gpuvm_op_obj(op);"),
+    ("the request lock helpers pass over kept mappings",
+     "\tif (op->op == DRM_GPUVA_OP_MAP)\n\t\treturn 0;\n\tobj = gpuvm_op_obj(op);",
+     "\tif (op->op == DRM_GPUVA_OP_MAP ||\n\t    (op->op == DRM_GPUVA_OP_UNMAP && op->unmap.keep))"
+     "\n\t\treturn 0;\n\tobj = gpuvm_op_obj(op);"),
+    ("the request lock helpers reserve a slot on what they cut",
+     "\treturn obj ? drm_exec_lock_obj(sink->exec, obj) : 0;",
+     "\treturn obj ? drm_exec_prepare_obj(sink->exec, obj, 1) : 0;"),
+    ("the map request's object locked without its fence slots",
+     "\t\tret = gpuvm_exec_add_obj(exec, req->obj, num_fences);",
+     "\t\tret = drm_exec_lock_obj(exec, req->obj);"),
+    ("the map lock helper locks before checking the interval",
+     "\tif (!gpuvm_sm_req_check(gpuvm, req))\n\t\treturn -EINVAL;\n"
+     "\tif (req->map && req->obj) {\n"
+     "\t\tret = gpuvm_exec_add_obj(exec, req->obj, num_fences);\n"
+     "\t\tif (ret)\n\t\t\treturn ret;\n\t}\n",
+     "\tif (req->map && req->obj) {\n"
+     "\t\tret = gpuvm_exec_add_obj(exec, req->obj, num_fences);\n"
+     "\t\tif (ret)\n\t\t\treturn ret;\n\t}\n"
+     "\tif (!gpuvm_sm_req_check(gpuvm, req))\n\t\treturn -EINVAL;\n"),
+    ("madvise's MAP at the old mapping's first offset",
+     "\t\t       min(gpuvm_va_end(va), end));\n",
+     "\t\t       min(gpuvm_va_end(va), end));\n"
+     "\tmap.map.gem.offset = va->gem.offset;\n"),
+    ("madvise skips the split at the start of the interval",
+     "\tif (va->gem.obj || gpuvm_va_inside(va, addr, end))\n\t\treturn 0;",
+     "\tif (va->gem.obj || gpuvm_va_inside(va, addr, end) ||\n"
+     "\t    (va->va.addr < addr && gpuvm_va_end(va) <= end))\n\t\treturn 0;"),
+    ("madvise splits mappings with an object too",
+     "\tif (va->gem.obj || gpuvm_va_inside(va, addr, end))\n\t\treturn 0;",
+     "\tif (gpuvm_va_inside(va, addr, end))\n\t\treturn 0;"),
+    ("madvise puts the MAP before its REMAP",
+     "\tret = gpuvm_ops_append(gpuvm, ops, &rs.op);\n\tif (ret)\n\t\treturn ret;\n"
+     "\treturn gpuvm_ops_append(gpuvm, ops, &map);",
+     "\tret = gpuvm_ops_append(gpuvm, ops, &map);\n\tif (ret)\n\t\treturn ret;\n"
+     "\treturn gpuvm_ops_append(gpuvm, ops, &rs.op);"),
+    ("madvise leaks its plan when an allocation fails",
+     "\t\tret = gpuvm_madvise_split(gpuvm, ops, va, addr, addr + range);\n"
+     "\t\tif (ret) {\n\t\t\tdrm_gpuva_ops_free(gpuvm, ops);",
+     "\t\tret = gpuvm_madvise_split(gpuvm, ops, va, addr, addr + range);\n"
+     "\t\tif (ret) {"),
+    ("ops_exec_lock reads a driver's step as a MAP",
+     "\tcase DRM_GPUVA_OP_PREFETCH:\n\t\treturn op->prefetch.va->gem.obj;\n\tdefault:\n\t\treturn NULL;",
+     "\tcase DRM_GPUVA_OP_PREFETCH:\n\t\treturn op->prefetch.va->gem.obj;\n\tdefault:\n\t\treturn op->map.gem.obj;"),
+    ("the request lock helpers swallow -EALREADY",
+     "\treturn obj ? drm_exec_lock_obj(sink->exec, obj) : 0;",
+     "\tif (obj && drm_exec_lock_obj(sink->exec, obj) == -EALREADY)\n\t\treturn 0;\n"
+     "\treturn drm_exec_is_contended(sink->exec) ? -EDEADLK : 0;"),
 ]
 
 
@@ -72,7 +133,10 @@ def main():
     with open(os.path.join(src, "drivers/gpu/drm/drm_gpuvm.c")) as f:
         library = f.read()
     killed = 0
-    for name, good, bad in MUTANTS:
+    only = os.environ.get("MUTANT_FILTER")
+    mutants = [m for m in MUTANTS
+               if not only or any(w in m[0] for w in only.split("|"))]
+    for name, good, bad in mutants:
         if library.count(good) != 1:
             print(f"FAIL mutant '{name}': its line is not in drm_gpuvm.c "
                   "once; update scripts/user_mutants.py")
@@ -103,8 +167,8 @@ def main():
             print(f"PASS mutant '{name}' caught by {verdict}")
         else:
             print(f"FAIL mutant '{name}' survived")
-    print(f"{killed} of {len(MUTANTS)} mutants caught")
-    return 0 if killed == len(MUTANTS) else 1
+    print(f"{killed} of {len(mutants)} mutants caught")
+    return 0 if killed == len(mutants) else 1
 
 
 if __name__ == "__main__":
