@@ -47,8 +47,10 @@ MUTANTS = [
      "\tdma_resv_assert_held(obj->resv);\n\tdrm_gpuvm_resv_assert_held(gpuvm);"
      "\n\n\tvm_bo->evicted = evict;"),
     ("the last put asserts the dma-resv, not the GEM's gpuva lock",
-     "\tdrm_gem_gpuva_assert_lock_held(obj);\n\tlist_del_init(&vm_bo->list.entry.gem);",
-     "\tdma_resv_assert_held(obj->resv);\n\tlist_del_init(&vm_bo->list.entry.gem);"),
+     "\tdrm_gpuvm_gem_assert_lock_held(gpuvm, vm_bo->obj);\n"
+     "\tlist_del_init(&vm_bo->list.entry.gem);",
+     "\tdma_resv_assert_held(vm_bo->obj->resv);\n"
+     "\tlist_del_init(&vm_bo->list.entry.gem);"),
     # The request lock helpers, drm_gpuva_ops_exec_lock() and the advice
     # planner (FOP_REQ_LOCK and FOP_MADVISE of the fuzzer).
     ("ops_exec_lock passes over REMAP steps",
@@ -110,6 +112,60 @@ MUTANTS = [
      "\treturn obj ? drm_exec_lock_obj(sink->exec, obj) : 0;",
      "\tif (obj && drm_exec_lock_obj(sink->exec, obj) == -EALREADY)\n\t\treturn 0;\n"
      "\treturn drm_exec_is_contended(sink->exec) ? -EDEADLK : 0;"),
+    # Repeated mappings (the cases of the fuzzer with repeats, ours and
+    # the model alone).
+    ("a piece of a repeated mapping advances its offset",
+     "(repeats ? 0 : from - va->va.addr);",
+     "(from - va->va.addr);"),
+    ("a piece of a repeated mapping loses the flag",
+     "\tpiece->flags = repeats ? DRM_GPUVA_REPEAT : 0;",
+     "\tpiece->flags = 0;"),
+    ("a piece of a repeated mapping loses its repeat range",
+     "\tpiece->repeat_range = repeats ? va->repeat_range : 0;",
+     "\tpiece->repeat_range = 0;"),
+    ("the MAP step of a repeated request drops the flag",
+     "\t\t\t.map.flags = req->flags,\n",
+     ""),
+    ("keep of two repeated mappings ignores the phase",
+     "\treturn gpuvm_repeat_whole(apart, req->repeat_range);",
+     "\treturn gpuvm_repeat_whole(0 * apart, req->repeat_range);"),
+    ("keep of two repeated mappings ignores the offset",
+     "\tif (!gpuvm_va_repeats(va) || va->gem.offset != req->offset ||",
+     "\tif (!gpuvm_va_repeats(va) ||"),
+    ("a plain request keeps a repeated mapping",
+     "\t\treturn !gpuvm_va_repeats(va) &&\n\t\t       va->gem.offset - va->va.addr",
+     "\t\treturn\n\t\t       va->gem.offset - va->va.addr"),
+    ("the cut check disabled",
+     "\treturn gpuvm_repeat_whole(at - va->va.addr, va->repeat_range);",
+     "\treturn true;"),
+    ("the end of a request checked against the first mapping only",
+     "\t       gpuvm_repeat_cut_ok(last, req->end);",
+     "\t       gpuvm_repeat_cut_ok(req->first, req->end);"),
+    ("a repeated request need not be whole repeats",
+     "\t       gpuvm_repeat_shape_ok(req->range, req->repeat_range) &&\n",
+     "\t       req->repeat_range &&\n"),
+    ("a foreign flag beside DRM_GPUVA_REPEAT accepted",
+     "\tif (req->flags != DRM_GPUVA_REPEAT)\n\t\treturn !req->flags;",
+     "\tif (!(req->flags & DRM_GPUVA_REPEAT))\n\t\treturn !req->flags;"),
+    ("a foreign flag alone accepted",
+     "\tif (req->flags != DRM_GPUVA_REPEAT)\n\t\treturn !req->flags;",
+     "\tif (req->flags != DRM_GPUVA_REPEAT)\n\t\treturn !(req->flags & DRM_GPUVA_REPEAT);"),
+    ("the GEM range may end past the object",
+     "\t       gem_end <= req->obj->size;",
+     "\t       req->offset < req->obj->size;"),
+    ("offset + repeat range may overflow",
+     "\t       !check_add_overflow(req->offset, req->repeat_range, &gem_end) &&",
+     "\t       (gem_end = req->offset + req->repeat_range, true) &&"),
+    ("the lock helpers let any repeated request through",
+     "\tif (!gpuvm_sm_req_check(gpuvm, req))\n\t\treturn -EINVAL;\n\tif (req->map && req->obj) {",
+     "\tif (!gpuvm_sm_req_check(gpuvm, req) && !(req->flags & DRM_GPUVA_REPEAT))\n"
+     "\t\treturn -EINVAL;\n\tif (req->map && req->obj) {"),
+    ("a refused plan allocates its list first",
+     "\tif (!gpuvm_sm_req_check(gpuvm, req))\n\t\treturn ERR_PTR(-EINVAL);\n"
+     "\tsink.ops = gpuvm_ops_new();\n\tif (!sink.ops)\n\t\treturn ERR_PTR(-ENOMEM);\n",
+     "\tsink.ops = gpuvm_ops_new();\n\tif (!sink.ops)\n\t\treturn ERR_PTR(-ENOMEM);\n"
+     "\tif (!gpuvm_sm_req_check(gpuvm, req)) {\n\t\tdrm_gpuva_ops_free(gpuvm, sink.ops);\n"
+     "\t\treturn ERR_PTR(-EINVAL);\n\t}\n"),
 ]
 
 
